@@ -1,0 +1,3 @@
+//! Regression checks of model outputs against a baseline (exact and statistical).
+
+pub mod compare;

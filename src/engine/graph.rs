@@ -1,0 +1,458 @@
+//! The social graph in compressed sparse row form, and its generators.
+//!
+//! Every generator emits edges from keyed random streams in fixed-size chunks, so the graph
+//! is the same for any thread count. The CSR is built in two passes over the generated edges
+//! (count degrees, then fill), each row is then sorted and de-duplicated, which also erases
+//! the fill order that parallel writers leave behind.
+
+use super::rng::{Purpose, Stream};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Fixed unit of parallel work for generation (never derived from the thread count).
+const GEN_CHUNK: u64 = 1 << 14;
+
+/// Undirected graph without self-loops or duplicate edges; each edge is stored in both rows.
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    /// Row starts, length n + 1.
+    pub offsets: Vec<u64>,
+    /// Concatenated sorted neighbour lists.
+    pub neighbors: Vec<u32>,
+}
+
+impl Graph {
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+    /// True when there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Neighbours of node i.
+    #[inline]
+    pub fn friends(&self, i: u32) -> &[u32] {
+        let i = i as usize;
+        &self.neighbors[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+    /// Realised mean degree.
+    pub fn mean_degree(&self) -> f64 {
+        self.neighbors.len() as f64 / self.len().max(1) as f64
+    }
+    /// Number of undirected edges.
+    pub fn edges(&self) -> u64 {
+        self.neighbors.len() as u64 / 2
+    }
+    /// Share of edges whose ends share a label (e.g. a community).
+    pub fn share_inside(&self, label: &[u32]) -> f64 {
+        let inside: u64 = (0..self.len() as u32)
+            .into_par_iter()
+            .map(|i| self.friends(i).iter().filter(|&&j| label[j as usize] == label[i as usize]).count() as u64)
+            .sum();
+        inside as f64 / self.neighbors.len().max(1) as f64
+    }
+    /// Heap bytes used.
+    pub fn bytes(&self) -> usize {
+        self.offsets.len() * 8 + self.neighbors.len() * 4
+    }
+}
+
+/// Builds a CSR graph from a deterministic edge source. `emit(chunk, sink)` must emit the
+/// same edges for the same chunk every time it is called.
+pub fn build_csr<F>(n: u32, chunks: u64, emit: F) -> Graph
+where
+    F: Fn(u64, &mut dyn FnMut(u32, u32)) + Sync,
+{
+    let n_us = n as usize;
+    let degree: Vec<AtomicU64> = (0..n_us).map(|_| AtomicU64::new(0)).collect();
+    (0..chunks).into_par_iter().for_each(|c| {
+        emit(c, &mut |a, b| {
+            if a != b {
+                degree[a as usize].fetch_add(1, Ordering::Relaxed);
+                degree[b as usize].fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    });
+    let mut offsets = Vec::with_capacity(n_us + 1);
+    let mut acc = 0u64;
+    offsets.push(0);
+    for d in &degree {
+        acc += d.load(Ordering::Relaxed);
+        offsets.push(acc);
+    }
+    // Reuse the degree counters as fill cursors.
+    for (i, d) in degree.iter().enumerate() {
+        d.store(offsets[i], Ordering::Relaxed);
+    }
+    let mut neighbors = vec![0u32; acc as usize];
+    let out = SharedSlice(neighbors.as_mut_ptr());
+    (0..chunks).into_par_iter().for_each(|c| {
+        let out = &out;
+        emit(c, &mut |a, b| {
+            if a != b {
+                let ia = degree[a as usize].fetch_add(1, Ordering::Relaxed);
+                let ib = degree[b as usize].fetch_add(1, Ordering::Relaxed);
+                // SAFETY: each cursor hands out every slot of its row exactly once, and the
+                // two passes emit identical edges, so writes are in bounds and disjoint.
+                unsafe {
+                    out.write(ia as usize, b);
+                    out.write(ib as usize, a);
+                }
+            }
+        })
+    });
+    drop(degree);
+    // Sort and de-duplicate each row in parallel, then compact.
+    let new_len: Vec<u64> = {
+        let base = SharedSlice(neighbors.as_mut_ptr());
+        (0..n_us)
+            .into_par_iter()
+            .map(|i| {
+                let (s, e) = (offsets[i] as usize, offsets[i + 1] as usize);
+                // SAFETY: rows are disjoint ranges of `neighbors`.
+                let row = unsafe { base.slice(s, e - s) };
+                row.sort_unstable();
+                let mut k = 0;
+                for j in 0..row.len() {
+                    if j == 0 || row[j] != row[j - 1] {
+                        row[k] = row[j];
+                        k += 1;
+                    }
+                }
+                k as u64
+            })
+            .collect()
+    };
+    let mut w = 0usize;
+    let mut new_offsets = Vec::with_capacity(n_us + 1);
+    new_offsets.push(0u64);
+    for i in 0..n_us {
+        let s = offsets[i] as usize;
+        let k = new_len[i] as usize;
+        neighbors.copy_within(s..s + k, w);
+        w += k;
+        new_offsets.push(w as u64);
+    }
+    neighbors.truncate(w);
+    neighbors.shrink_to_fit();
+    Graph {
+        offsets: new_offsets,
+        neighbors,
+    }
+}
+
+struct SharedSlice(*mut u32);
+unsafe impl Sync for SharedSlice {}
+unsafe impl Send for SharedSlice {}
+impl SharedSlice {
+    unsafe fn write(&self, i: usize, v: u32) {
+        *self.0.add(i) = v;
+    }
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn slice(&self, start: usize, len: usize) -> &mut [u32] {
+        std::slice::from_raw_parts_mut(self.0.add(start), len)
+    }
+}
+
+/// Watts–Strogatz small world: a ring where each node links to its d/2 nearest successors;
+/// each such edge's far end is rewired with probability `rewire` to a uniform random node
+/// other than itself. Duplicates that rewiring creates are removed (rare: about d²·rewire
+/// edges in all), so the realised mean degree is d up to that.
+pub fn small_world(n: u32, mean_degree: u32, rewire: f64, seed: u64) -> Graph {
+    let k = (mean_degree / 2).max(1);
+    let chunks = (n as u64).div_ceil(GEN_CHUNK);
+    build_csr(n, chunks, |c, sink| {
+        let lo = c * GEN_CHUNK;
+        let hi = ((c + 1) * GEN_CHUNK).min(n as u64);
+        for i in lo..hi {
+            let mut s = Stream::new(seed, Purpose::Graph, 0, i);
+            for j in 1..=k as u64 {
+                let mut t = ((i + j) % n as u64) as u32;
+                if s.bernoulli(rewire) && n > 1 {
+                    loop {
+                        let r = s.below(n);
+                        if r as u64 != i {
+                            t = r;
+                            break;
+                        }
+                    }
+                }
+                sink(i as u32, t);
+            }
+        }
+    })
+}
+
+/// Planted-partition communities with homophily.
+///
+/// Community assignment: each consumer gets a sort key: with probability `homophily` her home
+/// ecosystem, otherwise an ecosystem drawn from `eco_shares`; consumers are sorted by (key,
+/// random tie-break) and cut into consecutive communities of `size`. With homophily 1 a
+/// community holds one ecosystem's consumers; with 0 communities mix at population shares.
+///
+/// Ties: community c of s members gets exactly round(s·d·inside/2) distinct inside edges
+/// drawn uniformly among its pairs; round(n·d·(1−inside)/2) outside edges join uniform random
+/// pairs in different communities. So the realised mean degree and inside share match the
+/// parameters up to rounding and the (negligible) duplicate outside pairs.
+///
+/// Returns the graph and each node's community.
+pub fn communities(
+    n: u32,
+    mean_degree: f64,
+    size: u32,
+    inside_share: f64,
+    homophily: f64,
+    home: &[u8],
+    eco_shares: &[f64],
+    seed: u64,
+) -> (Graph, Vec<u32>) {
+    let size = size.max(2).min(n.max(2));
+    // Sort keys.
+    let mut keyed: Vec<(u8, u64, u32)> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let mut s = Stream::new(seed, Purpose::Community, 0, i as u64);
+            let eco = if s.bernoulli(homophily) {
+                home[i as usize]
+            } else {
+                let u = s.uniform();
+                let mut acc = 0.0;
+                let mut e = eco_shares.len() - 1;
+                for (k, sh) in eco_shares.iter().enumerate() {
+                    acc += sh;
+                    if u < acc {
+                        e = k;
+                        break;
+                    }
+                }
+                e as u8
+            };
+            (eco, s.next(), i)
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    let members: Vec<u32> = keyed.iter().map(|k| k.2).collect();
+    drop(keyed);
+    let n_comm = n.div_ceil(size);
+    let mut comm = vec![0u32; n as usize];
+    for (pos, &m) in members.iter().enumerate() {
+        comm[m as usize] = pos as u32 / size;
+    }
+    let d_in = mean_degree * inside_share;
+    let d_out = mean_degree * (1.0 - inside_share);
+    let m_out = (n as f64 * d_out / 2.0).round() as u64;
+    let out_chunks = m_out.div_ceil(GEN_CHUNK);
+    let comm_ref = &comm;
+    let members_ref = &members;
+    let total_chunks = n_comm as u64 + out_chunks;
+    let graph = build_csr(n, total_chunks, |c, sink| {
+        if c < n_comm as u64 {
+            let lo = (c as u32 * size) as usize;
+            let hi = (lo + size as usize).min(n as usize);
+            let s_len = (hi - lo) as u64;
+            let pairs = s_len * (s_len - 1) / 2;
+            let m_c = ((s_len as f64 * d_in / 2.0).round() as u64).min(pairs);
+            if m_c == 0 {
+                return;
+            }
+            let mut seen = vec![0u64; (pairs as usize).div_ceil(64)];
+            let mut st = Stream::new(seed, Purpose::Graph, 1, c);
+            let mut made = 0;
+            while made < m_c {
+                let a = st.below(s_len as u32) as u64;
+                let b = st.below(s_len as u32) as u64;
+                if a == b {
+                    continue;
+                }
+                let (x, y) = if a < b { (a, b) } else { (b, a) };
+                let idx = (y * (y - 1) / 2 + x) as usize;
+                if seen[idx / 64] & (1 << (idx % 64)) != 0 {
+                    continue;
+                }
+                seen[idx / 64] |= 1 << (idx % 64);
+                sink(members_ref[lo + x as usize], members_ref[lo + y as usize]);
+                made += 1;
+            }
+        } else {
+            let oc = c - n_comm as u64;
+            let lo = oc * GEN_CHUNK;
+            let hi = ((oc + 1) * GEN_CHUNK).min(m_out);
+            if n_comm < 2 {
+                return;
+            }
+            let mut st = Stream::new(seed, Purpose::Graph, 2, oc);
+            for _ in lo..hi {
+                loop {
+                    let a = st.below(n);
+                    let b = st.below(n);
+                    if comm_ref[a as usize] != comm_ref[b as usize] {
+                        sink(a, b);
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    (graph, comm)
+}
+
+/// Loads an edge list: a Parquet file (first two integer columns) or a CSV/text file of
+/// `a,b` pairs (comma, tab or space separated; `#` comments and a header line allowed).
+/// Self-loops and repeated pairs are dropped. Errors name the file and line.
+pub fn edge_list(path: &std::path::Path, n: u32) -> Result<Graph, String> {
+    let pairs = read_pairs(path)?;
+    for (k, &(a, b, line)) in pairs.iter().enumerate() {
+        let _ = k;
+        if a >= n || b >= n {
+            return Err(format!(
+                "{}:{}: node id {} is out of range: the scenario has {} consumers (ids 0..{})",
+                path.display(),
+                line,
+                a.max(b),
+                n,
+                n.saturating_sub(1)
+            ));
+        }
+    }
+    let chunks = (pairs.len() as u64).div_ceil(GEN_CHUNK);
+    Ok(build_csr(n, chunks, |c, sink| {
+        let lo = (c * GEN_CHUNK) as usize;
+        let hi = ((c + 1) * GEN_CHUNK).min(pairs.len() as u64) as usize;
+        for &(a, b, _) in &pairs[lo..hi] {
+            sink(a, b);
+        }
+    }))
+}
+
+fn read_pairs(path: &std::path::Path) -> Result<Vec<(u32, u32, usize)>, String> {
+    let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    if is_parquet {
+        use polars::prelude::*;
+        let file = std::fs::File::open(path).map_err(|e| format!("{}: cannot open: {e}", path.display()))?;
+        let df = ParquetReader::new(file)
+            .finish()
+            .map_err(|e| format!("{}: not a readable Parquet file: {e}", path.display()))?;
+        if df.width() < 2 {
+            return Err(format!("{}: expected two integer columns (source, target), found {}", path.display(), df.width()));
+        }
+        let cols = df.columns();
+        let cast = |c: &Column| -> Result<Vec<Option<i64>>, String> {
+            let s = c
+                .as_materialized_series()
+                .cast(&DataType::Int64)
+                .map_err(|e| format!("{}: column `{}` is not integer: {e}", path.display(), c.name()))?;
+            Ok(s.i64().map_err(|e| e.to_string())?.iter().collect())
+        };
+        let a = cast(&cols[0])?;
+        let b = cast(&cols[1])?;
+        let mut out = Vec::with_capacity(a.len());
+        for (row, (x, y)) in a.into_iter().zip(b).enumerate() {
+            match (x, y) {
+                (Some(x), Some(y)) if (0..=u32::MAX as i64).contains(&x) && (0..=u32::MAX as i64).contains(&y) => {
+                    out.push((x as u32, y as u32, row + 1))
+                }
+                _ => return Err(format!("{}: row {}: expected two non-negative u32 node ids", path.display(), row + 1)),
+            }
+        }
+        return Ok(out);
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (k, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split([',', '\t', ' ', ';']).filter(|f| !f.is_empty()).collect();
+        let parsed = (fields.len() >= 2)
+            .then(|| (fields[0].parse::<u32>(), fields[1].parse::<u32>()));
+        match parsed {
+            Some((Ok(a), Ok(b))) => out.push((a, b, k + 1)),
+            _ if out.is_empty() && k == first_content_line(&text) => continue, // header
+            _ => {
+                return Err(format!(
+                    "{}:{}: expected two node ids (non-negative integers below 2^32) separated by a comma, found `{}`",
+                    path.display(),
+                    k + 1,
+                    raw.trim()
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn first_content_line(text: &str) -> usize {
+    text.lines()
+        .position(|l| !l.split('#').next().unwrap_or("").trim().is_empty())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_simple(g: &Graph) {
+        for i in 0..g.len() as u32 {
+            let f = g.friends(i);
+            assert!(!f.contains(&i), "self-loop at {i}");
+            assert!(f.windows(2).all(|w| w[0] < w[1]), "duplicate or unsorted row {i}");
+            for &j in f {
+                assert!(g.friends(j).binary_search(&i).is_ok(), "asymmetric edge {i}-{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn small_world_degree_within_one_percent() {
+        let g = small_world(20_000, 20, 0.1, 3);
+        check_simple(&g);
+        assert!((g.mean_degree() - 20.0).abs() / 20.0 < 0.01, "{}", g.mean_degree());
+        assert_eq!(small_world(20_000, 20, 0.1, 3).neighbors, g.neighbors);
+    }
+
+    #[test]
+    fn communities_degree_and_inside_share() {
+        let n = 20_000;
+        let home: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
+        let (g, comm) = communities(n, 20.0, 100, 0.8, 0.7, &home, &[0.45, 0.4, 0.15], 9);
+        check_simple(&g);
+        assert!((g.mean_degree() - 20.0).abs() / 20.0 < 0.01, "{}", g.mean_degree());
+        let inside = g.share_inside(&comm);
+        assert!((inside - 0.8).abs() / 0.8 < 0.01, "{inside}");
+        // Homophily: ties within an ecosystem far above the 0.45²+0.4²+0.15² of random mixing.
+        let same: Vec<u32> = home.iter().map(|&h| h as u32).collect();
+        assert!(g.share_inside(&same) > 0.6);
+    }
+
+    #[test]
+    fn csr_is_independent_of_thread_count() {
+        let home: Vec<u8> = (0..5000).map(|i| (i % 2) as u8).collect();
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| communities(5000, 12.0, 50, 0.7, 0.5, &home, &[0.5, 0.5], 1).0.neighbors)
+        };
+        assert_eq!(run(1), run(4));
+    }
+
+    #[test]
+    fn edge_list_errors_name_the_line() {
+        let dir = std::env::temp_dir().join(format!("gg-edges-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("e.csv");
+        std::fs::write(&p, "source,target\n0,1\n1,2\n2,x\n").unwrap();
+        let e = edge_list(&p, 10).unwrap_err();
+        assert!(e.contains("e.csv:4"), "{e}");
+        std::fs::write(&p, "0,1\n1,2\n2,2\n1,0\n3,99\n").unwrap();
+        let e = edge_list(&p, 10).unwrap_err();
+        assert!(e.contains(":5") && e.contains("99"), "{e}");
+        std::fs::write(&p, "# comment\n0,1\n1,2\n2,2\n1,0\n").unwrap();
+        let g = edge_list(&p, 4).unwrap();
+        assert_eq!(g.edges(), 2);
+        check_simple(&g);
+    }
+}

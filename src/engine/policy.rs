@@ -1,0 +1,107 @@
+//! Policies as state (MODEL.md §3): link rules, wallet acceptance, token workaround,
+//! commissions and fees, exclusivity. Changed only by scheduled events, at the start of a step.
+
+use crate::scenario::{Action, Scenario};
+
+/// The policy state in force during a step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    /// `link_open[s][channel]`: bitset over target ecosystems that are open on social platform s.
+    pub link_open: Vec<[u16; 3]>,
+    /// Accepted wallets per platform (bitset over wallets).
+    pub accepts: Vec<u16>,
+    /// τ.
+    pub tau: f64,
+    /// φ_token.
+    pub token_penalty: f64,
+    /// c_p per platform.
+    pub commission: Vec<f64>,
+    /// F_p per platform, in fen.
+    pub listing_fee_fen: Vec<i64>,
+    /// J_p per platform.
+    pub join_cost: Vec<f64>,
+    /// f_w per wallet.
+    pub wallet_fee: Vec<f64>,
+    /// exclusive(p).
+    pub exclusive: Vec<bool>,
+}
+
+/// Converts yuan to integer fen, rounding to the nearest fen.
+#[inline]
+pub fn fen(yuan: f64) -> i64 {
+    (yuan * 100.0).round() as i64
+}
+
+impl Policy {
+    /// The initial policy of a scenario.
+    pub fn new(sc: &Scenario) -> Self {
+        Policy {
+            link_open: sc
+                .link_open
+                .iter()
+                .map(|chs| {
+                    std::array::from_fn(|ch| {
+                        chs[ch].iter().enumerate().fold(0u16, |b, (e, &o)| b | ((o as u16) << e))
+                    })
+                })
+                .collect(),
+            accepts: sc.platforms.iter().map(|p| p.accepts).collect(),
+            tau: sc.tau,
+            token_penalty: sc.token_penalty,
+            commission: sc.platforms.iter().map(|p| p.commission).collect(),
+            listing_fee_fen: sc.platforms.iter().map(|p| fen(p.listing_fee)).collect(),
+            join_cost: sc.platforms.iter().map(|p| p.join_cost).collect(),
+            wallet_fee: sc.wallets.iter().map(|w| w.fee).collect(),
+            exclusive: sc.platforms.iter().map(|p| p.exclusive).collect(),
+        }
+    }
+
+    /// Applies one event's action.
+    pub fn apply(&mut self, sc: &Scenario, action: &Action) {
+        match *action {
+            Action::Link { social, channel, target, open } => {
+                for (s, rules) in self.link_open.iter_mut().enumerate() {
+                    if !sc.platforms[s].social || social.is_some_and(|x| x != s) {
+                        continue;
+                    }
+                    for (ch, bits) in rules.iter_mut().enumerate() {
+                        if channel.is_some_and(|x| x != ch) {
+                            continue;
+                        }
+                        let mask = match target {
+                            Some(e) => 1u16 << e,
+                            None => u16::MAX,
+                        };
+                        if open {
+                            *bits |= mask;
+                        } else {
+                            // The owner's own ecosystem is always open (§2.6).
+                            *bits &= !mask | (1 << sc.platforms[s].owner);
+                        }
+                    }
+                }
+            }
+            Action::Accept { platform, wallet, accept } => {
+                if accept {
+                    self.accepts[platform] |= 1 << wallet;
+                } else {
+                    self.accepts[platform] &= !(1 << wallet);
+                }
+            }
+            Action::Tau(v) => self.tau = v,
+            Action::TokenPenalty(v) => self.token_penalty = v,
+            Action::Commission(p, v) => self.commission[p] = v,
+            Action::ListingFee(p, v) => self.listing_fee_fen[p] = fen(v),
+            Action::JoinCost(p, v) => self.join_cost[p] = v,
+            Action::WalletFee(w, v) => self.wallet_fee[w] = v,
+            Action::Exclusive(p, v) => self.exclusive[p] = v,
+        }
+    }
+
+    /// Whether a link shared on social platform `s` over `channel` to a platform owned by
+    /// `target` is delivered open.
+    #[inline]
+    pub fn link_is_open(&self, s: usize, channel: usize, target: usize) -> bool {
+        self.link_open[s][channel] & (1 << target) != 0
+    }
+}

@@ -1,0 +1,217 @@
+//! Agent state as structure of arrays with compact types.
+//!
+//! Per consumer: home (u8), social home (u8), price sensitivity (f32), shopping probability
+//! (f32, only when drawn from a Beta), wallets held (u16 bitset, double-buffered), primary
+//! wallet (u8), apps used (u64 bitset over platforms, double-buffered), and the last step each
+//! held wallet and app was used (u16 each). Tastes θ are not stored: they are re-derived from
+//! their random stream when needed (see `model::taste`).
+//!
+//! The double buffers make the step synchronous: decisions read `wallets`/`apps` (the state
+//! at the start of the step) and write `wallets_next`/`apps_next`, swapped at the end.
+
+use super::graph::Graph;
+use super::policy::Policy;
+use crate::scenario::Scenario;
+use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
+
+/// A link in an inbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Link {
+    /// Recipient consumer (inbox owner); the inbox is sorted by it.
+    pub recipient: u32,
+    /// Sender consumer.
+    pub sender: u32,
+    /// Merchant linked to.
+    pub merchant: u32,
+    /// Step from which the link can be followed.
+    pub arrived: u16,
+    /// Sequence number within the sender's shares of that step.
+    pub seq: u8,
+    /// Commerce platform of the listing.
+    pub platform: u8,
+    /// Social platform it was shared on.
+    pub social: u8,
+    /// Delivered blocked.
+    pub blocked: bool,
+}
+
+/// Static per-run lookup tables derived from the scenario.
+#[derive(Clone, Debug)]
+pub struct Tables {
+    /// Platform indices with the commerce role.
+    pub commerce: Vec<usize>,
+    /// Commerce index of each platform, `u8::MAX` if not commerce.
+    pub commerce_idx: Vec<u8>,
+    /// Owner ecosystem per platform.
+    pub owner: Vec<u8>,
+    /// Wallet owner ecosystem, `None` for banks.
+    pub wallet_owner: Vec<Option<u8>>,
+    /// b_w.
+    pub convenience: Vec<f64>,
+    /// b_w − k_w.
+    pub net_adoption: Vec<f64>,
+    /// k_w.
+    pub adoption_cost: Vec<f64>,
+    /// γ_w.
+    pub gamma: Vec<f64>,
+    /// a_p.
+    pub appeal: Vec<f64>,
+    /// Platforms of each ecosystem (bitset).
+    pub eco_platforms: Vec<u64>,
+}
+
+impl Tables {
+    /// Builds the tables of a scenario.
+    pub fn new(sc: &Scenario) -> Self {
+        let commerce = sc.commerce_platforms();
+        let mut commerce_idx = vec![u8::MAX; sc.platforms.len()];
+        for (ci, &p) in commerce.iter().enumerate() {
+            commerce_idx[p] = ci as u8;
+        }
+        let mut eco_platforms = vec![0u64; sc.ecosystems.len()];
+        for (p, pl) in sc.platforms.iter().enumerate() {
+            eco_platforms[pl.owner] |= 1 << p;
+        }
+        Tables {
+            commerce,
+            commerce_idx,
+            owner: sc.platforms.iter().map(|p| p.owner as u8).collect(),
+            wallet_owner: sc.wallets.iter().map(|w| w.owner.map(|o| o as u8)).collect(),
+            convenience: sc.wallets.iter().map(|w| w.convenience).collect(),
+            net_adoption: sc.wallets.iter().map(|w| w.convenience - w.adoption_cost).collect(),
+            adoption_cost: sc.wallets.iter().map(|w| w.adoption_cost).collect(),
+            gamma: sc.wallets.iter().map(|w| w.gamma).collect(),
+            appeal: sc.platforms.iter().map(|p| p.appeal).collect(),
+            eco_platforms,
+        }
+    }
+}
+
+/// Consumers, structure of arrays.
+#[derive(Clone, Debug, Default)]
+pub struct Consumers {
+    /// Home ecosystem.
+    pub home: Vec<u8>,
+    /// Social home platform.
+    pub social: Vec<u8>,
+    /// Price sensitivity α (utility per yuan).
+    pub alpha: Vec<f32>,
+    /// Shopping probability when drawn per consumer (empty when fixed).
+    pub shop: Vec<f32>,
+    /// Wallets held at the start of the step.
+    pub wallets: Vec<u16>,
+    /// Wallets held at the start of the next step.
+    pub wallets_next: Vec<u16>,
+    /// Primary wallet.
+    pub primary: Vec<u8>,
+    /// Apps used at the start of the step (bitset over platform indices).
+    pub apps: Vec<u64>,
+    /// Apps used at the start of the next step.
+    pub apps_next: Vec<u64>,
+    /// Last step each wallet was used or adopted, `n × wallets`.
+    pub wallet_last: Vec<u16>,
+    /// Last step each commerce app was used or joined, `n × commerce platforms`.
+    pub app_last: Vec<u16>,
+}
+
+impl Consumers {
+    /// Number of consumers.
+    pub fn len(&self) -> usize {
+        self.home.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.home.is_empty()
+    }
+    /// Heap bytes used.
+    pub fn bytes(&self) -> usize {
+        self.home.len() * 2
+            + (self.alpha.len() + self.shop.len()) * 4
+            + (self.wallets.len() + self.wallets_next.len()) * 2
+            + self.primary.len()
+            + (self.apps.len() + self.apps_next.len()) * 8
+            + (self.wallet_last.len() + self.app_last.len()) * 2
+    }
+}
+
+/// Merchants, structure of arrays.
+#[derive(Debug, Default)]
+pub struct Merchants {
+    /// Home ecosystem.
+    pub home: Vec<u8>,
+    /// Quality q.
+    pub quality: Vec<f32>,
+    /// Price in fen.
+    pub price: Vec<u32>,
+    /// Unit cost in fen.
+    pub cost: Vec<u32>,
+    /// Listings (bitset over platform indices).
+    pub listed: Vec<u64>,
+    /// Realised margin in fen since the last revision, `n × commerce platforms`. Integer
+    /// atomics: sums do not depend on the order in which consumers add to them.
+    pub window_margin: Vec<AtomicI64>,
+    /// Merchants listed on each commerce platform (by commerce index), ascending.
+    pub on_platform: Vec<Vec<u32>>,
+}
+
+impl Merchants {
+    /// Number of merchants.
+    pub fn len(&self) -> usize {
+        self.home.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.home.is_empty()
+    }
+    /// Heap bytes used.
+    pub fn bytes(&self) -> usize {
+        self.home.len() * (1 + 4 + 4 + 4 + 8)
+            + self.window_margin.len() * 8
+            + self.on_platform.iter().map(|v| v.len() * 4).sum::<usize>()
+    }
+    /// Rebuilds the per-platform listing index from the bitsets.
+    pub fn rebuild_index(&mut self, commerce: &[usize]) {
+        self.on_platform = commerce
+            .iter()
+            .map(|&p| {
+                (0..self.listed.len() as u32)
+                    .filter(|&m| self.listed[m as usize] & (1 << p) != 0)
+                    .collect()
+            })
+            .collect();
+    }
+}
+
+/// The whole state of one run.
+#[derive(Debug)]
+pub struct World {
+    /// The resolved scenario.
+    pub scenario: Arc<Scenario>,
+    /// Seed of this run.
+    pub seed: u64,
+    /// Lookup tables.
+    pub tables: Tables,
+    /// Consumers.
+    pub consumers: Consumers,
+    /// Merchants.
+    pub merchants: Merchants,
+    /// Social graph.
+    pub graph: Graph,
+    /// Policy in force.
+    pub policy: Policy,
+    /// Links waiting in inboxes, sorted by (recipient, arrival order).
+    pub inbox: Vec<Link>,
+    /// The next step to run.
+    pub step: u32,
+}
+
+impl World {
+    /// Heap bytes of the agent state and graph.
+    pub fn bytes(&self) -> usize {
+        self.consumers.bytes()
+            + self.merchants.bytes()
+            + self.graph.bytes()
+            + self.inbox.capacity() * std::mem::size_of::<Link>()
+    }
+}

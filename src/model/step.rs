@@ -1,0 +1,783 @@
+//! One step (MODEL.md §2), synchronous: every decision reads the state at the start of the
+//! step and writes the state of the next one, so processing order cannot change results.
+//!
+//! Consumers are processed in parallel in fixed-size chunks (never sized from the thread
+//! count); each chunk returns its own tally, retained inbox links and outgoing links, which
+//! are combined in chunk order. Merchants' realised margins go into integer atomics, whose
+//! sums are order-independent.
+
+use super::init::{breaks_exclusivity, NO_WALLET};
+use super::tally::Tally;
+use crate::engine::policy::Policy;
+use crate::engine::rng::{key, logistic, mix64, Purpose, Stream};
+use crate::engine::state::{Link, World};
+use rayon::prelude::*;
+use std::sync::atomic::Ordering;
+
+/// Consumers per parallel work unit. Fixed, so float sums are reduced in the same order for
+/// any number of threads.
+pub const CHUNK: usize = 2048;
+
+/// The static taste θ_ip = a_p + loyalty·1[owner(p) = h_i] + σ_θ·Z_ip. Z is re-derived from
+/// the (seed, taste, p, i) stream on each use rather than stored: a few nanoseconds per
+/// candidate platform, against 4 bytes per consumer and platform.
+#[inline]
+pub fn taste(seed: u64, i: u32, p: usize, home: u8, owner: u8, appeal: f64, loyalty: f64, sigma: f64) -> f64 {
+    let mut th = appeal;
+    if owner == home {
+        th += loyalty;
+    }
+    if sigma != 0.0 {
+        let h = key(seed, Purpose::Taste, p as u64, i as u64);
+        let h2 = mix64(h);
+        let u1 = ((h >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
+        let u2 = (h2 >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+        th += sigma * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+    }
+    th
+}
+
+/// Outcome of a checkout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checkout {
+    /// Paid with the primary wallet.
+    Primary(u8),
+    /// Paid with another held wallet.
+    Secondary(u8),
+    /// Adopted a wallet and paid with it.
+    Adopted(u8),
+    /// Sale lost.
+    Abandoned,
+}
+
+/// The checkout rule of §2.4, given the utility surplus `gain = U_ij − U_i0` of the chosen
+/// candidate. Returns the outcome and its friction (utility).
+#[inline]
+pub fn checkout(
+    accepts: u16,
+    held: u16,
+    primary: u8,
+    gain: f64,
+    switch_cost: f64,
+    convenience: &[f64],
+    net_adoption: &[f64],
+    adoption_cost: &[f64],
+) -> (Checkout, f64) {
+    if primary != NO_WALLET && accepts & (1 << primary) != 0 {
+        return (Checkout::Primary(primary), 0.0);
+    }
+    let usable = held & accepts;
+    if usable != 0 {
+        let w = argmax_bits(usable, convenience);
+        return if gain - switch_cost >= 0.0 {
+            (Checkout::Secondary(w), switch_cost)
+        } else {
+            (Checkout::Abandoned, 0.0)
+        };
+    }
+    if accepts != 0 {
+        let w = argmax_bits(accepts, net_adoption);
+        let k = adoption_cost[w as usize];
+        if gain - k >= 0.0 {
+            return (Checkout::Adopted(w), k);
+        }
+    }
+    (Checkout::Abandoned, 0.0)
+}
+
+/// Index of the set bit with the largest value; ties go to the lowest index.
+#[inline]
+fn argmax_bits(bits: u16, values: &[f64]) -> u8 {
+    let mut best = u8::MAX;
+    let mut bv = f64::NEG_INFINITY;
+    let mut b = bits;
+    while b != 0 {
+        let w = b.trailing_zeros() as usize;
+        b &= b - 1;
+        if best == u8::MAX || values[w] > bv {
+            best = w as u8;
+            bv = values[w];
+        }
+    }
+    best
+}
+
+#[derive(Clone, Copy)]
+struct Cand {
+    merchant: u32,
+    platform: u8,
+    /// Social platform of the link, `u8::MAX` for search.
+    social: u8,
+    bonus: f64,
+}
+
+struct ChunkOut {
+    tally: Tally,
+    retained: Vec<Link>,
+    outbox: Vec<Link>,
+}
+
+/// Parameters read in the hot loop, unpacked once per step.
+struct Params {
+    seed: u64,
+    t: u32,
+    nw: usize,
+    nc: usize,
+    np: usize,
+    ne: usize,
+    shop_prob: f64,
+    loyalty: f64,
+    sigma_theta: f64,
+    u0: f64,
+    k_search: u32,
+    beta_link: f64,
+    share_prob: f64,
+    channel_w: [f64; 3],
+    group_size: usize,
+    feed_prob: f64,
+    ttl: u32,
+    rho: f64,
+    gamma_app: f64,
+    switch_cost: f64,
+    drop_after: u32,
+}
+
+/// Runs step `world.step` and returns its tally.
+pub fn step(world: &mut World) -> Tally {
+    let sc = world.scenario.clone();
+    let t = world.step;
+    let np = sc.platforms.len();
+    let nw = sc.wallets.len();
+    let ne = sc.ecosystems.len();
+    let nc = world.tables.commerce.len();
+
+    // 1. Events.
+    let mut events = 0;
+    for ev in sc.events.iter().filter(|e| e.effective == t) {
+        world.policy.apply(&sc, &ev.action);
+        events += 1;
+    }
+
+    // 8 (read side). Merchant revision reads the window t−R … t−1 before this step's sales.
+    let r = sc.merchants.revision_period;
+    let revised = (r > 0 && t > 0 && t % r == 0).then(|| super::merchants::revise(world, t));
+
+    let cw = &sc.links.channel_weights;
+    let cw_sum = cw.dm + cw.group + cw.feed;
+    let prm = Params {
+        seed: world.seed,
+        t,
+        nw,
+        nc,
+        np,
+        ne,
+        shop_prob: sc.consumers.shop_prob,
+        loyalty: sc.consumers.loyalty,
+        sigma_theta: sc.consumers.sigma_theta,
+        u0: sc.consumers.outside_utility,
+        k_search: sc.links.k_search,
+        beta_link: sc.links.beta_link,
+        share_prob: sc.links.share_prob,
+        channel_w: [cw.dm / cw_sum, cw.group / cw_sum, cw.feed / cw_sum],
+        group_size: sc.links.group_size as usize,
+        feed_prob: sc.links.feed_view_prob,
+        ttl: sc.links.inbox_ttl,
+        rho: sc.revision.rho,
+        gamma_app: sc.revision.gamma_app,
+        switch_cost: sc.revision.switch_cost,
+        drop_after: sc.revision.drop_after,
+    };
+
+    // 2–7. Consumers.
+    let outs = consumer_phase(world, &prm);
+    let mut tally = Tally::new(np, nw, ne);
+    let mut retained = Vec::with_capacity(outs.iter().map(|o| o.retained.len()).sum());
+    let mut outbox = Vec::with_capacity(outs.iter().map(|o| o.outbox.len()).sum());
+    for o in outs {
+        tally.add(&o.tally);
+        retained.extend_from_slice(&o.retained);
+        outbox.extend_from_slice(&o.outbox);
+    }
+    world.inbox = merge_inbox(retained, outbox, sc.links.inbox_capacity as usize, &mut tally);
+
+    let c = &mut world.consumers;
+    std::mem::swap(&mut c.wallets, &mut c.wallets_next);
+    std::mem::swap(&mut c.apps, &mut c.apps_next);
+
+    // 8 (write side).
+    if let Some((listed, fees)) = revised {
+        world.merchants.listed = listed;
+        world.merchants.rebuild_index(&world.tables.commerce);
+        for (e, f) in fees.into_iter().enumerate() {
+            tally.listing_fees[e] += f;
+        }
+    }
+    merchant_stocks(world, &mut tally);
+    tally.events = events;
+    world.step += 1;
+    tally
+}
+
+fn merchant_stocks(world: &World, tally: &mut Tally) {
+    let tb = &world.tables;
+    for (p, n) in world.merchants.on_platform.iter().enumerate() {
+        tally.listings[tb.commerce[p]] = n.len() as u64;
+    }
+    tally.merchant_multihomers = world
+        .merchants
+        .listed
+        .par_iter()
+        .with_min_len(1 << 14)
+        .filter(|&&l| tb.eco_platforms.iter().filter(|&&m| m & l != 0).count() >= 2)
+        .count() as u64;
+}
+
+fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
+    let World {
+        consumers,
+        merchants,
+        graph,
+        policy,
+        tables,
+        inbox,
+        ..
+    } = world;
+    let home = &consumers.home;
+    let social = &consumers.social;
+    let alpha = &consumers.alpha;
+    let shop = &consumers.shop;
+    let wallets = &consumers.wallets;
+    let apps = &consumers.apps;
+    let (nw, nc) = (prm.nw, prm.nc);
+    let merchants = &*merchants;
+    let graph = &*graph;
+    let policy = &*policy;
+    let tables = &*tables;
+    let inbox = &*inbox;
+
+    consumers
+        .wallets_next
+        .par_chunks_mut(CHUNK)
+        .zip(consumers.apps_next.par_chunks_mut(CHUNK))
+        .zip(consumers.primary.par_chunks_mut(CHUNK))
+        .zip(consumers.wallet_last.par_chunks_mut(CHUNK * nw.max(1)))
+        .zip(consumers.app_last.par_chunks_mut(CHUNK * nc.max(1)))
+        .enumerate()
+        .map(|(ci, ((((w_next, a_next), prim), w_last), a_last))| {
+            let lo = ci * CHUNK;
+            let mut out = ChunkOut {
+                tally: Tally::new(prm.np, nw, prm.ne),
+                retained: Vec::new(),
+                outbox: Vec::new(),
+            };
+            let mut li = inbox.partition_point(|l| (l.recipient as usize) < lo);
+            let mut cands: Vec<Cand> = Vec::with_capacity(64);
+            for k in 0..w_next.len() {
+                let i = (lo + k) as u32;
+                let start = li;
+                while li < inbox.len() && inbox[li].recipient == i {
+                    li += 1;
+                }
+                let mut cs = ConsumerStep {
+                    prm,
+                    policy,
+                    tables,
+                    merchants,
+                    graph,
+                    wallets,
+                    apps,
+                    i,
+                    home: home[i as usize],
+                    social: social[i as usize],
+                    alpha: alpha[i as usize] as f64,
+                    held: wallets[i as usize],
+                    used: apps[i as usize],
+                    primary: &mut prim[k],
+                    w_last: &mut w_last[k * nw..(k + 1) * nw],
+                    a_last: &mut a_last[k * nc..(k + 1) * nc],
+                    new_held: wallets[i as usize],
+                    new_used: apps[i as usize],
+                    out: &mut out,
+                    cands: &mut cands,
+                };
+                let shop_p = if shop.is_empty() { prm.shop_prob } else { shop[i as usize] as f64 };
+                cs.run(&inbox[start..li], shop_p);
+                let (nh, nu) = (cs.new_held, cs.new_used);
+                w_next[k] = nh;
+                a_next[k] = nu;
+                // Stocks at the end of the step.
+                let tl = &mut out.tally;
+                let mut b = nh;
+                while b != 0 {
+                    tl.holders[b.trailing_zeros() as usize] += 1;
+                    b &= b - 1;
+                }
+                if prim[k] != NO_WALLET {
+                    tl.primary_holders[prim[k] as usize] += 1;
+                }
+                let cnt = nh.count_ones() as u64;
+                tl.wallets_held += cnt;
+                tl.multihomers += (cnt >= 2) as u64;
+                tl.apps_used += nu.count_ones() as u64;
+                let mut b = nu;
+                while b != 0 {
+                    tl.app_users[b.trailing_zeros() as usize] += 1;
+                    b &= b - 1;
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+struct ConsumerStep<'a> {
+    prm: &'a Params,
+    policy: &'a Policy,
+    tables: &'a crate::engine::state::Tables,
+    merchants: &'a crate::engine::state::Merchants,
+    graph: &'a crate::engine::graph::Graph,
+    wallets: &'a [u16],
+    apps: &'a [u64],
+    i: u32,
+    home: u8,
+    social: u8,
+    alpha: f64,
+    held: u16,
+    used: u64,
+    primary: &'a mut u8,
+    w_last: &'a mut [u16],
+    a_last: &'a mut [u16],
+    new_held: u16,
+    new_used: u64,
+    out: &'a mut ChunkOut,
+    cands: &'a mut Vec<Cand>,
+}
+
+impl ConsumerStep<'_> {
+    fn theta(&self, p: usize) -> f64 {
+        taste(
+            self.prm.seed,
+            self.i,
+            p,
+            self.home,
+            self.tables.owner[p],
+            self.tables.appeal[p],
+            self.prm.loyalty,
+            self.prm.sigma_theta,
+        )
+    }
+
+    fn run(&mut self, links: &[Link], shop_p: f64) {
+        let prm = self.prm;
+        let t = prm.t;
+        let mut trip = Stream::new(prm.seed, Purpose::Trip, t as u64, self.i as u64);
+        if !trip.bernoulli(shop_p) {
+            // Links wait for the next trip unless their time is up.
+            for l in links {
+                if t + 1 < l.arrived as u32 + prm.ttl {
+                    self.out.retained.push(*l);
+                } else {
+                    self.out.tally.expired += 1;
+                }
+            }
+        } else {
+            self.trip(&mut trip, links);
+        }
+        self.revise();
+    }
+
+    fn trip(&mut self, s: &mut Stream, links: &[Link]) {
+        let prm = self.prm;
+        let tl = &mut self.out.tally;
+        tl.trips += 1;
+        self.cands.clear();
+        for l in links {
+            if self.merchants.listed[l.merchant as usize] & (1 << l.platform) == 0 {
+                tl.stale += 1;
+            } else if !l.blocked {
+                tl.followed_open += 1;
+                self.cands.push(Cand {
+                    merchant: l.merchant,
+                    platform: l.platform,
+                    social: l.social,
+                    bonus: prm.beta_link,
+                });
+            } else if s.bernoulli(self.policy.tau) {
+                tl.followed_token += 1;
+                self.cands.push(Cand {
+                    merchant: l.merchant,
+                    platform: l.platform,
+                    social: l.social,
+                    bonus: prm.beta_link - self.policy.token_penalty,
+                });
+            } else {
+                tl.lost += 1;
+            }
+        }
+        let mut b = self.used;
+        while b != 0 {
+            let p = b.trailing_zeros() as usize;
+            b &= b - 1;
+            let ci = self.tables.commerce_idx[p];
+            if ci == u8::MAX {
+                continue;
+            }
+            let list = &self.merchants.on_platform[ci as usize];
+            if list.is_empty() {
+                continue;
+            }
+            for _ in 0..prm.k_search {
+                let m = list[s.below(list.len() as u32) as usize];
+                self.cands.push(Cand {
+                    merchant: m,
+                    platform: p as u8,
+                    social: u8::MAX,
+                    bonus: 0.0,
+                });
+            }
+        }
+        // Choice: multinomial logit through Gumbel shocks; ties keep the earlier candidate.
+        let u_out = prm.u0 + s.gumbel();
+        let mut best = u_out;
+        let mut pick = usize::MAX;
+        let mut theta_cache = [f64::NAN; 64];
+        for k in 0..self.cands.len() {
+            let c = self.cands[k];
+            let p = c.platform as usize;
+            if theta_cache[p].is_nan() {
+                theta_cache[p] = self.theta(p);
+            }
+            let m = c.merchant as usize;
+            let price = self.merchants.price[m] as f64 / 100.0;
+            let mut u = self.merchants.quality[m] as f64 + theta_cache[p] + c.bonus - self.alpha * price;
+            if self.used & (1 << p) == 0 {
+                u -= self.policy.join_cost[p];
+            }
+            u += s.gumbel();
+            if u > best {
+                best = u;
+                pick = k;
+            }
+        }
+        if pick == usize::MAX {
+            self.out.tally.outside += 1;
+            return;
+        }
+        let c = self.cands[pick];
+        self.checkout(c, best - u_out);
+    }
+
+    fn checkout(&mut self, c: Cand, gain: f64) {
+        let prm = self.prm;
+        let tb = self.tables;
+        let p = c.platform as usize;
+        let (outcome, friction) = checkout(
+            self.policy.accepts[p],
+            self.held,
+            *self.primary,
+            gain,
+            prm.switch_cost,
+            &tb.convenience,
+            &tb.net_adoption,
+            &tb.adoption_cost,
+        );
+        let tl = &mut self.out.tally;
+        let w = match outcome {
+            Checkout::Primary(w) => {
+                tl.primary += 1;
+                w
+            }
+            Checkout::Secondary(w) => {
+                tl.secondary += 1;
+                w
+            }
+            Checkout::Adopted(w) => {
+                tl.adopted += 1;
+                self.new_held |= 1 << w;
+                w
+            }
+            Checkout::Abandoned => {
+                tl.abandoned += 1;
+                return;
+            }
+        };
+        let wi = w as usize;
+        // §2.5 money, in fen, each flow rounded once.
+        let m = c.merchant as usize;
+        let price = self.merchants.price[m] as i64;
+        let cost = self.merchants.cost[m] as i64;
+        let commission = (self.policy.commission[p] * price as f64).round() as i64;
+        let fee = (self.policy.wallet_fee[wi] * price as f64).round() as i64;
+        let revenue = price - commission - fee;
+        let ci = tb.commerce_idx[p] as usize;
+        self.merchants.window_margin[m * prm.nc + ci].fetch_add(revenue - cost, Ordering::Relaxed);
+        let owner = tb.owner[p] as usize;
+        tl.pay_count[wi] += 1;
+        tl.pay_value[wi] += price;
+        tl.pay_platform_wallet[p * prm.nw + wi] += price;
+        tl.gmv[p] += price;
+        tl.sales[p] += 1;
+        tl.commission[owner] += commission;
+        match tb.wallet_owner[wi] {
+            Some(e) => tl.fees[e as usize] += fee,
+            None => tl.fees[prm.ne] += fee,
+        }
+        tl.paid += price;
+        tl.merchant_revenue += revenue;
+        tl.unit_cost += cost;
+        tl.consumer_surplus += (gain - friction) / self.alpha;
+        tl.wtp += gain / self.alpha + price as f64 / 100.0;
+        tl.friction += friction / self.alpha;
+        if c.social != u8::MAX {
+            tl.link_sales += 1;
+            if tb.owner[c.social as usize] != tb.owner[p] {
+                tl.gmv_cross += price;
+            }
+        }
+        // State for t+1.
+        let cur = *self.primary;
+        if cur == NO_WALLET || tb.convenience[wi] >= tb.convenience[cur as usize] {
+            *self.primary = w;
+        }
+        self.w_last[wi] = prm.t as u16;
+        self.a_last[ci] = prm.t as u16;
+        if self.used & (1 << p) == 0 {
+            self.new_used |= 1 << p;
+            tl.app_joins += 1;
+        }
+        self.share(c);
+    }
+
+    /// §2.6: share a completed sale on the social home.
+    fn share(&mut self, c: Cand) {
+        let prm = self.prm;
+        let mut s = Stream::new(prm.seed, Purpose::Share, prm.t as u64, self.i as u64);
+        if !s.bernoulli(prm.share_prob) {
+            return;
+        }
+        let u = s.uniform();
+        let ch = if u < prm.channel_w[0] {
+            0
+        } else if u < prm.channel_w[0] + prm.channel_w[1] {
+            1
+        } else {
+            2
+        };
+        let tl = &mut self.out.tally;
+        tl.shares[ch] += 1;
+        let sp = self.social as usize;
+        let target = self.tables.owner[c.platform as usize] as usize;
+        let open = self.tables.owner[sp] as usize == target || self.policy.link_is_open(sp, ch, target);
+        let friends = self.graph.friends(self.i);
+        if friends.is_empty() {
+            return;
+        }
+        let mut seq = 0u8;
+        let mut send = |out: &mut Vec<Link>, r: u32| {
+            out.push(Link {
+                recipient: r,
+                sender: self.i,
+                merchant: c.merchant,
+                arrived: (prm.t + 1) as u16,
+                seq,
+                platform: c.platform,
+                social: self.social,
+                blocked: !open,
+            });
+            seq = seq.wrapping_add(1);
+        };
+        let out = &mut self.out.outbox;
+        match ch {
+            0 => send(out, friends[s.below(friends.len() as u32) as usize]),
+            1 => {
+                let g = prm.group_size.min(friends.len());
+                if g == friends.len() {
+                    for &f in friends {
+                        send(out, f);
+                    }
+                } else {
+                    // g distinct friends by rejection (g is small).
+                    let mut chosen: [u32; 64] = [u32::MAX; 64];
+                    let mut n = 0;
+                    let g = g.min(64);
+                    while n < g {
+                        let k = s.below(friends.len() as u32);
+                        if !chosen[..n].contains(&k) {
+                            chosen[n] = k;
+                            n += 1;
+                        }
+                    }
+                    for &k in &chosen[..n] {
+                        send(out, friends[k as usize]);
+                    }
+                }
+            }
+            _ => {
+                for &f in friends {
+                    if s.bernoulli(prm.feed_prob) {
+                        send(out, f);
+                    }
+                }
+            }
+        }
+    }
+
+    /// §2.7: wallet and app revision, and drops of unused wallets and apps.
+    fn revise(&mut self) {
+        let prm = self.prm;
+        let t = prm.t;
+        let mut s = Stream::new(prm.seed, Purpose::ConsumerRevision, t as u64, self.i as u64);
+        if !s.bernoulli(prm.rho) {
+            return;
+        }
+        let tb = self.tables;
+        let friends = self.graph.friends(self.i);
+        let deg = friends.len().max(1) as f64;
+        let mut wallet_friends = [0u32; 16];
+        let mut app_friends = [0u32; 64];
+        for &f in friends {
+            let mut b = self.wallets[f as usize];
+            while b != 0 {
+                wallet_friends[b.trailing_zeros() as usize] += 1;
+                b &= b - 1;
+            }
+            let mut b = self.apps[f as usize];
+            while b != 0 {
+                app_friends[b.trailing_zeros() as usize] += 1;
+                b &= b - 1;
+            }
+        }
+        let tl = &mut self.out.tally;
+        for w in 0..prm.nw {
+            if self.held & (1 << w) != 0 {
+                continue;
+            }
+            let x = wallet_friends[w] as f64 / deg;
+            if s.bernoulli(logistic(tb.gamma[w] * x + tb.net_adoption[w])) && self.new_held & (1 << w) == 0 {
+                self.new_held |= 1 << w;
+                self.w_last[w] = t as u16;
+                tl.revision_adopt += 1;
+            }
+        }
+        for (ci, &p) in tb.commerce.iter().enumerate() {
+            if self.used & (1 << p) != 0 {
+                continue;
+            }
+            let y = app_friends[p] as f64 / deg;
+            let th = taste(prm.seed, self.i, p, self.home, tb.owner[p], tb.appeal[p], prm.loyalty, prm.sigma_theta);
+            if s.bernoulli(logistic(prm.gamma_app * y + th - self.policy.join_cost[p])) && self.new_used & (1 << p) == 0 {
+                self.new_used |= 1 << p;
+                self.a_last[ci] = t as u16;
+                tl.app_joins += 1;
+            }
+        }
+        if prm.drop_after == 0 {
+            return;
+        }
+        let primary = *self.primary;
+        let mut b = self.held;
+        while b != 0 {
+            let w = b.trailing_zeros() as usize;
+            b &= b - 1;
+            if w as u8 != primary && t.saturating_sub(self.w_last[w] as u32) >= prm.drop_after {
+                self.new_held &= !(1 << w);
+                tl.wallet_drops += 1;
+            }
+        }
+        let mut b = self.used;
+        while b != 0 {
+            let p = b.trailing_zeros() as usize;
+            b &= b - 1;
+            let ci = tb.commerce_idx[p] as usize;
+            if t.saturating_sub(self.a_last[ci] as u32) >= prm.drop_after {
+                self.new_used &= !(1 << p);
+                tl.app_drops += 1;
+            }
+        }
+    }
+}
+
+/// Builds the next inbox: links kept from before come first, then new links by (sender,
+/// sequence), up to the capacity; the rest overflow (§2.6).
+fn merge_inbox(retained: Vec<Link>, mut fresh: Vec<Link>, cap: usize, tally: &mut Tally) -> Vec<Link> {
+    // Stable: within a recipient the order stays (sender, seq), the order they were sent in.
+    fresh.par_sort_by_key(|l| l.recipient);
+    tally.recipients += fresh.len() as u64;
+    let mut out = Vec::with_capacity(retained.len() + fresh.len().min(retained.len() + fresh.len()));
+    let (mut a, mut b) = (0, 0);
+    while a < retained.len() || b < fresh.len() {
+        let ra = retained.get(a).map_or(u32::MAX, |l| l.recipient);
+        let rb = fresh.get(b).map_or(u32::MAX, |l| l.recipient);
+        let r = ra.min(rb);
+        let mut n = 0;
+        while a < retained.len() && retained[a].recipient == r {
+            out.push(retained[a]);
+            a += 1;
+            n += 1;
+        }
+        while b < fresh.len() && fresh[b].recipient == r {
+            if n < cap {
+                out.push(fresh[b]);
+                n += 1;
+                if fresh[b].blocked {
+                    tally.delivered_blocked += 1;
+                } else {
+                    tally.delivered_open += 1;
+                }
+            } else {
+                tally.overflow += 1;
+            }
+            b += 1;
+        }
+    }
+    out
+}
+
+/// Whether exclusivity allows a listing set (re-exported for merchants).
+pub(crate) fn allowed(listed: u64, policy: &Policy, tb: &crate::engine::state::Tables) -> bool {
+    !breaks_exclusivity(listed, &policy.exclusive, tb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B: [f64; 4] = [0.2, 0.2, 0.0, -0.5];
+    const K: [f64; 4] = [2.0, 2.0, 2.5, 1.0];
+
+    fn net() -> Vec<f64> {
+        B.iter().zip(K).map(|(b, k)| b - k).collect()
+    }
+
+    #[test]
+    fn checkout_rules() {
+        let n = net();
+        // Primary accepted.
+        assert_eq!(checkout(0b0001, 0b0001, 0, 5.0, 0.3, &B, &n, &K), (Checkout::Primary(0), 0.0));
+        // Primary not accepted, held bank card accepted: secondary with switch cost.
+        assert_eq!(checkout(0b1010, 0b1001, 0, 5.0, 0.3, &B, &n, &K), (Checkout::Secondary(3), 0.3));
+        // ... but not worth the switch.
+        assert_eq!(checkout(0b1010, 0b1001, 0, 0.2, 0.3, &B, &n, &K).0, Checkout::Abandoned);
+        // Nothing held is accepted: adopt the best b − k (bank card: −1.5 beats −1.8).
+        assert_eq!(checkout(0b1010, 0b0001, 0, 5.0, 0.3, &B, &n, &K), (Checkout::Adopted(3), 1.0));
+        assert_eq!(checkout(0b0010, 0b0001, 0, 1.5, 0.3, &B, &n, &K).0, Checkout::Abandoned);
+        // Nothing accepted at all.
+        assert_eq!(checkout(0, 0b1111, 0, 50.0, 0.3, &B, &n, &K).0, Checkout::Abandoned);
+        // Ties in convenience go to the lowest index.
+        assert_eq!(checkout(0b0011, 0b0011, NO_WALLET, 5.0, 0.3, &B, &n, &K).0, Checkout::Secondary(0));
+    }
+
+    #[test]
+    fn inbox_merge_keeps_old_first_and_counts_overflow() {
+        let l = |r, s, seq, blocked| Link { recipient: r, sender: s, merchant: 0, arrived: 1, seq, platform: 0, social: 0, blocked };
+        let retained = vec![l(1, 9, 0, false), l(1, 8, 0, false)];
+        let fresh = vec![l(0, 2, 0, true), l(1, 3, 0, false), l(1, 3, 1, true), l(1, 5, 0, false), l(2, 5, 1, false)];
+        let mut t = Tally::new(1, 1, 1);
+        let out = merge_inbox(retained, fresh, 3, &mut t);
+        assert_eq!(t.recipients, 5);
+        assert_eq!(t.overflow, 2);
+        assert_eq!(t.delivered_open + t.delivered_blocked + t.overflow, t.recipients);
+        let r1: Vec<(u32, u8)> = out.iter().filter(|x| x.recipient == 1).map(|x| (x.sender, x.seq)).collect();
+        assert_eq!(r1, vec![(9, 0), (8, 0), (3, 0)]);
+    }
+}

@@ -1,0 +1,5 @@
+//! Output: dataframes, files written atomically, charts.
+
+pub mod atomic;
+pub mod charts;
+pub mod frame;

@@ -1,0 +1,704 @@
+//! Checks a parsed scenario file and resolves names into indices.
+
+use super::calendar::parse_date;
+use super::error::{suggest, Problem};
+use super::model::*;
+use super::schema::*;
+use std::path::Path;
+
+/// The §7 ecosystems.
+pub fn default_ecosystems() -> Vec<Ecosystem> {
+    [("ali", 0.45, "taobao"), ("tencent", 0.40, "jd"), ("bytedance", 0.15, "douyin")]
+        .iter()
+        .map(|&(n, s, m)| Ecosystem {
+            name: n.into(),
+            population_share: s,
+            main_marketplace: Some(m.into()),
+        })
+        .collect()
+}
+
+/// The §7 platforms.
+pub fn default_platforms() -> Vec<Platform> {
+    let p = |name: &str, owner: &str, roles: &[&str], c: f64, a: f64, j: f64, f: f64, reach: f64| Platform {
+        name: name.into(),
+        owner: owner.into(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        commission: c,
+        appeal: a,
+        join_cost: j,
+        listing_fee: f,
+        reach,
+        exclusive: false,
+        accepts: None,
+    };
+    vec![
+        p("taobao", "ali", &["commerce"], 0.03, 0.5, 1.0, 100.0, 0.0),
+        p("tmall", "ali", &["commerce"], 0.05, 0.3, 1.0, 100.0, 0.0),
+        p("eleme", "ali", &["commerce"], 0.15, 0.0, 1.0, 100.0, 0.0),
+        p("weibo", "ali", &["social"], 0.0, 0.0, 1.0, 0.0, 0.3),
+        p("wechat", "tencent", &["social", "commerce"], 0.01, 0.0, 0.5, 50.0, 0.9),
+        p("jd", "tencent", &["commerce"], 0.05, 0.3, 1.0, 100.0, 0.0),
+        p("douyin", "bytedance", &["social", "commerce"], 0.05, 0.2, 1.0, 100.0, 0.6),
+    ]
+}
+
+/// The §7 wallets.
+pub fn default_wallets() -> Vec<Wallet> {
+    let w = |n: &str, o: Option<&str>, f: f64, k: f64, b: f64| Wallet {
+        name: n.into(),
+        owner: o.map(Into::into),
+        fee: f,
+        adoption_cost: k,
+        convenience: b,
+        gamma: None,
+    };
+    vec![
+        w("alipay", Some("ali"), 0.006, 2.0, 0.2),
+        w("wechat_pay", Some("tencent"), 0.006, 2.0, 0.2),
+        w("douyin_pay", Some("bytedance"), 0.006, 2.5, 0.0),
+        w("bank_card", None, 0.006, 1.0, -0.5),
+    ]
+}
+
+/// Collects problems while resolving.
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn push(&mut self, key: impl Into<String>, message: impl Into<String>, suggestion: Option<String>) {
+        self.problems.push(Problem {
+            key: key.into(),
+            line: None,
+            message: message.into(),
+            suggestion,
+        });
+    }
+    fn prob(&mut self, key: &str, v: f64) {
+        if !(0.0..=1.0).contains(&v) {
+            self.push(key, format!("{v} is not a probability; expected a number in [0, 1]"), None);
+        }
+    }
+    fn nonneg(&mut self, key: &str, v: f64) {
+        if !(v >= 0.0 && v.is_finite()) {
+            self.push(key, format!("{v} is negative or not finite; expected a number ≥ 0"), None);
+        }
+    }
+    fn positive(&mut self, key: &str, v: f64) {
+        if !(v > 0.0 && v.is_finite()) {
+            self.push(key, format!("{v} must be a finite number > 0"), None);
+        }
+    }
+    fn finite(&mut self, key: &str, v: f64) {
+        if !v.is_finite() {
+            self.push(key, format!("{v} is not a finite number"), None);
+        }
+    }
+    fn rate(&mut self, key: &str, v: f64) {
+        if !(0.0..=1.0).contains(&v) {
+            self.push(
+                key,
+                format!("{v} is not a rate; expected a share of the price in [0, 1]"),
+                Some("write rates as fractions: 3% is 0.03".into()),
+            );
+        }
+    }
+    /// Index of `name` in `names`, or a problem with a suggestion.
+    fn lookup(&mut self, key: &str, what: &str, name: &str, names: &[&str]) -> Option<usize> {
+        match names.iter().position(|n| *n == name) {
+            Some(i) => Some(i),
+            None => {
+                self.push(
+                    key,
+                    format!("unknown {what} `{name}`; expected one of the {what}s defined in the scenario"),
+                    Some(suggest(name, names.iter().copied())),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Resolves and checks a parsed scenario. `base_dir` is the scenario file's folder (for
+/// relative paths). On failure returns every problem found, with keys but no lines yet.
+pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Problem>> {
+    let mut ck = Checker { problems: Vec::new() };
+    let c = &f.consumers;
+
+    if f.steps == 0 || f.steps > 65_535 {
+        ck.push("steps", format!("{} steps; expected between 1 and 65535", f.steps), None);
+    }
+    if f.replicates == 0 {
+        ck.push("replicates", "0 replicates; expected at least 1", None);
+    }
+    if f.days_per_step == 0 {
+        ck.push("days_per_step", "expected at least 1 day per step", None);
+    }
+    let start_date = match parse_date(&f.start_date) {
+        Some(d) => d,
+        None => {
+            ck.push(
+                "start_date",
+                format!("`{}` is not a date; expected YYYY-MM-DD", f.start_date),
+                Some("for example start_date = \"2021-01-01\"".into()),
+            );
+            0
+        }
+    };
+    if c.count == 0 || c.count > u32::MAX as u64 - 1 {
+        ck.push("consumers.count", format!("{} consumers; expected between 1 and 4294967294", c.count), None);
+    }
+    ck.nonneg("consumers.home_bias", c.home_bias);
+    ck.finite("consumers.loyalty", c.loyalty);
+    ck.nonneg("consumers.sigma_theta", c.sigma_theta);
+    ck.positive("consumers.alpha_median", c.alpha_median);
+    ck.nonneg("consumers.alpha_log_sd", c.alpha_log_sd);
+    ck.prob("consumers.shop_prob", c.shop_prob);
+    if let Some([a, b]) = c.shop_beta {
+        ck.positive("consumers.shop_beta", a);
+        ck.positive("consumers.shop_beta", b);
+    }
+    ck.finite("consumers.outside_utility", c.outside_utility);
+    ck.prob("consumers.initial_multihoming", c.initial_multihoming);
+    ck.prob("consumers.initial_app_share", c.initial_app_share);
+
+    let m = &f.merchants;
+    let merchant_count = m.count.unwrap_or((c.count / 10).max(1));
+    if merchant_count == 0 || merchant_count > u32::MAX as u64 - 1 {
+        ck.push("merchants.count", format!("{merchant_count} merchants; expected between 1 and 4294967294"), None);
+    }
+    ck.nonneg("merchants.sigma_q", m.sigma_q);
+    ck.positive("merchants.price_median", m.price_median);
+    ck.nonneg("merchants.price_log_sd", m.price_log_sd);
+    if !(m.margin[0] > 0.0 && m.margin[0] <= m.margin[1] && m.margin[1] < 1.0) {
+        ck.push(
+            "merchants.margin",
+            format!("[{}, {}] is not a margin range; expected 0 < lo ≤ hi < 1 so that unit cost is below price", m.margin[0], m.margin[1]),
+            None,
+        );
+    }
+    ck.prob("merchants.initial_multihoming", m.initial_multihoming);
+    ck.positive("merchants.profit_scale", m.profit_scale);
+
+    let l = &f.links;
+    ck.nonneg("links.beta_link", l.beta_link);
+    ck.prob("links.share_prob", l.share_prob);
+    let w = &l.channel_weights;
+    for (k, v) in [("dm", w.dm), ("group", w.group), ("feed", w.feed)] {
+        ck.nonneg(&format!("links.channel_weights.{k}"), v);
+    }
+    if !(w.dm + w.group + w.feed > 0.0) {
+        ck.push("links.channel_weights", "all channel weights are 0; expected a positive sum", None);
+    }
+    ck.prob("links.feed_view_prob", l.feed_view_prob);
+    if l.inbox_capacity > 255 {
+        ck.push("links.inbox_capacity", format!("{}; expected at most 255", l.inbox_capacity), None);
+    }
+    if l.k_search > 1000 {
+        ck.push("links.k_search", format!("{}; expected at most 1000", l.k_search), None);
+    }
+
+    let r = &f.revision;
+    ck.prob("revision.rho", r.rho);
+    ck.finite("revision.gamma_wallet", r.gamma_wallet);
+    ck.finite("revision.gamma_app", r.gamma_app);
+    ck.nonneg("revision.switch_cost", r.switch_cost);
+
+    let p = &f.policy;
+    ck.prob("policy.tau", p.tau);
+    ck.nonneg("policy.token_penalty", p.token_penalty);
+
+    // Entities: the §7 world when a list is absent.
+    let ecos = if f.ecosystems.is_empty() { default_ecosystems() } else { f.ecosystems.clone() };
+    let plats = if f.platforms.is_empty() { default_platforms() } else { f.platforms.clone() };
+    let wals = if f.wallets.is_empty() { default_wallets() } else { f.wallets.clone() };
+    if ecos.len() > 16 {
+        ck.push("ecosystems", format!("{} ecosystems; at most 16 are supported", ecos.len()), None);
+    }
+    if plats.len() > 64 {
+        ck.push("platforms", format!("{} platforms; at most 64 are supported", plats.len()), None);
+    }
+    if wals.len() > 16 {
+        ck.push("wallets", format!("{} wallets; at most 16 are supported", wals.len()), None);
+    }
+    for (list, names) in [
+        ("ecosystems", ecos.iter().map(|e| e.name.as_str()).collect::<Vec<_>>()),
+        ("platforms", plats.iter().map(|e| e.name.as_str()).collect()),
+        ("wallets", wals.iter().map(|e| e.name.as_str()).collect()),
+    ] {
+        for (i, n) in names.iter().enumerate() {
+            if n.is_empty() || n.contains(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')) {
+                ck.push(format!("{list}[{i}].name"), format!("`{n}` is not a valid name; expected letters, digits, `_` or `-`"), None);
+            } else if names[..i].contains(n) {
+                ck.push(format!("{list}[{i}].name"), format!("`{n}` is defined twice"), None);
+            }
+        }
+    }
+    let eco_names: Vec<&str> = ecos.iter().map(|e| e.name.as_str()).collect();
+    let plat_names: Vec<&str> = plats.iter().map(|e| e.name.as_str()).collect();
+    let wal_names: Vec<&str> = wals.iter().map(|e| e.name.as_str()).collect();
+
+    let mut share_sum = 0.0;
+    for (i, e) in ecos.iter().enumerate() {
+        ck.nonneg(&format!("ecosystems[{i}].population_share"), e.population_share);
+        share_sum += e.population_share.max(0.0);
+    }
+    if !(share_sum > 0.0) {
+        ck.push("ecosystems", "population shares sum to 0; expected a positive sum", None);
+    }
+
+    let mut wallets = Vec::new();
+    for (i, wl) in wals.iter().enumerate() {
+        let owner = wl.owner.as_ref().and_then(|o| ck.lookup(&format!("wallets[{i}].owner"), "ecosystem", o, &eco_names));
+        ck.rate(&format!("wallets[{i}].fee"), wl.fee);
+        ck.finite(&format!("wallets[{i}].adoption_cost"), wl.adoption_cost);
+        ck.finite(&format!("wallets[{i}].convenience"), wl.convenience);
+        let gamma = wl.gamma.unwrap_or(r.gamma_wallet);
+        ck.finite(&format!("wallets[{i}].gamma"), gamma);
+        wallets.push(WalletSpec {
+            name: wl.name.clone(),
+            owner,
+            fee: wl.fee,
+            adoption_cost: wl.adoption_cost,
+            convenience: wl.convenience,
+            gamma,
+        });
+    }
+
+    let mut platforms = Vec::new();
+    for (i, pl) in plats.iter().enumerate() {
+        let key = |k: &str| format!("platforms[{i}].{k}");
+        let owner = ck.lookup(&key("owner"), "ecosystem", &pl.owner, &eco_names).unwrap_or(0);
+        let mut social = false;
+        let mut commerce = false;
+        for role in &pl.roles {
+            match role.as_str() {
+                "social" => social = true,
+                "commerce" => commerce = true,
+                other => ck.push(key("roles"), format!("unknown role `{other}`; expected `social` or `commerce`"), Some(suggest(other, ["social", "commerce"]))),
+            }
+        }
+        if pl.roles.is_empty() {
+            ck.push(key("roles"), "no roles; expected at least one of `social`, `commerce`", None);
+        }
+        ck.rate(&key("commission"), pl.commission);
+        ck.finite(&key("appeal"), pl.appeal);
+        ck.finite(&key("join_cost"), pl.join_cost);
+        ck.nonneg(&key("listing_fee"), pl.listing_fee);
+        ck.nonneg(&key("reach"), pl.reach);
+        let accepts = match &pl.accepts {
+            Some(list) => {
+                let mut bits = 0u16;
+                for wname in list {
+                    if let Some(wi) = ck.lookup(&key("accepts"), "wallet", wname, &wal_names) {
+                        bits |= 1 << wi;
+                    }
+                }
+                bits
+            }
+            None => match p.wallets.as_str() {
+                "interoperable" => ((1u32 << wallets.len()) - 1) as u16,
+                _ => wallets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| w.owner.is_none() || w.owner == Some(owner))
+                    .fold(0u16, |b, (wi, _)| b | (1 << wi)),
+            },
+        };
+        platforms.push(PlatformSpec {
+            name: pl.name.clone(),
+            owner,
+            social,
+            commerce,
+            commission: pl.commission,
+            appeal: pl.appeal,
+            join_cost: pl.join_cost,
+            listing_fee: pl.listing_fee,
+            reach: pl.reach,
+            exclusive: pl.exclusive,
+            accepts,
+        });
+    }
+    if !["house", "interoperable"].contains(&p.wallets.as_str()) {
+        ck.push("policy.wallets", format!("unknown preset `{}`; expected `house` or `interoperable`", p.wallets), Some(suggest(&p.wallets, ["house", "interoperable"])));
+    }
+    if !platforms.iter().any(|p| p.commerce) {
+        ck.push("platforms", "no commerce platform; expected at least one platform with role `commerce`", None);
+    }
+    if !platforms.iter().any(|p| p.social && p.reach > 0.0) {
+        ck.push("platforms", "no social platform with reach > 0; every consumer needs a social home", Some("give a platform roles = [\"social\"] and reach = 1".into()));
+    }
+    let commerce_names: Vec<&str> = platforms.iter().filter(|p| p.commerce).map(|p| p.name.as_str()).collect();
+
+    let mut ecosystems = Vec::new();
+    for (i, e) in ecos.iter().enumerate() {
+        let main = match &e.main_marketplace {
+            Some(name) => {
+                let idx = ck.lookup(&format!("ecosystems[{i}].main_marketplace"), "commerce platform", name, &commerce_names);
+                idx.and_then(|ci| plat_names.iter().position(|n| *n == commerce_names[ci]))
+                    .filter(|&pi| {
+                        let ok = platforms[pi].owner == i;
+                        if !ok {
+                            ck.push(format!("ecosystems[{i}].main_marketplace"), format!("`{name}` is owned by `{}`, not by `{}`", eco_names[platforms[pi].owner], e.name), None);
+                        }
+                        ok
+                    })
+            }
+            None => platforms.iter().position(|p| p.commerce && p.owner == i),
+        };
+        ecosystems.push(EcosystemSpec {
+            name: e.name.clone(),
+            share: e.population_share.max(0.0) / share_sum.max(f64::MIN_POSITIVE),
+            main_marketplace: main,
+        });
+    }
+
+    // Link rules: preset, then explicit rules in order.
+    let n_e = ecosystems.len();
+    let preset_open = |s: usize, ch: usize, e: usize| -> bool {
+        if platforms[s].owner == e {
+            return true;
+        }
+        match p.links.as_str() {
+            "open" => true,
+            "dm_open" => ch == 0,
+            _ => false,
+        }
+    };
+    if !["walled", "dm_open", "open"].contains(&p.links.as_str()) {
+        ck.push("policy.links", format!("unknown preset `{}`; expected `walled`, `dm_open` or `open`", p.links), Some(suggest(&p.links, ["walled", "dm_open", "open"])));
+    }
+    let mut link_open: Vec<[Vec<bool>; 3]> = (0..platforms.len())
+        .map(|s| std::array::from_fn(|ch| (0..n_e).map(|e| preset_open(s, ch, e)).collect()))
+        .collect();
+    let social_names: Vec<&str> = platforms.iter().filter(|p| p.social).map(|p| p.name.as_str()).collect();
+    for (i, rule) in f.link_rules.iter().enumerate() {
+        let key = format!("link_rules[{i}]");
+        if let Some(action) = link_action(&mut ck, &key, Some(&rule.social), Some(&rule.channel), Some(&rule.target), Some(&rule.state), &social_names, &plat_names, &eco_names) {
+            apply_link(&mut link_open, &platforms, &action);
+        }
+    }
+
+    // Events.
+    let mut events = Vec::new();
+    for (i, ev) in f.events.iter().enumerate() {
+        let key = |k: &str| format!("events[{i}].{k}");
+        let announced = match (ev.step, &ev.date) {
+            (Some(s), None) => Some(s),
+            (None, Some(d)) => match parse_date(d) {
+                Some(days) => date_to_step(days, start_date, f.days_per_step.max(1), &mut ck, &key("date")),
+                None => {
+                    ck.push(key("date"), format!("`{d}` is not a date; expected YYYY-MM-DD"), None);
+                    None
+                }
+            },
+            (Some(_), Some(_)) => {
+                ck.push(key("step"), "both `step` and `date` given; expected one of them", None);
+                None
+            }
+            (None, None) => {
+                ck.push(format!("events[{i}]"), "no `step` or `date`; expected one of them", Some("add step = 10 or date = \"2021-09-17\"".into()));
+                None
+            }
+        };
+        let mut approver = None;
+        let effective = match (&ev.pending, announced) {
+            (Some(pd), Some(a)) => {
+                approver = pd.approver.as_ref().and_then(|n| ck.lookup(&key("pending.approver"), "ecosystem", n, &eco_names));
+                match (pd.delay, pd.effective_step, &pd.effective_date) {
+                    (Some(d), None, None) => Some(a + d),
+                    (None, Some(s), None) => Some(s),
+                    (None, None, Some(d)) => match parse_date(d) {
+                        Some(days) => date_to_step(days, start_date, f.days_per_step.max(1), &mut ck, &key("pending.effective_date")),
+                        None => {
+                            ck.push(key("pending.effective_date"), format!("`{d}` is not a date; expected YYYY-MM-DD"), None);
+                            None
+                        }
+                    },
+                    _ => {
+                        ck.push(key("pending"), "expected exactly one of `delay`, `effective_step`, `effective_date`", None);
+                        None
+                    }
+                }
+            }
+            (None, a) => a,
+            (_, None) => None,
+        };
+        if let (Some(a), Some(e)) = (announced, effective) {
+            if e < a {
+                ck.push(key("pending"), format!("takes effect at step {e}, before its announcement at step {a}"), None);
+            }
+            if e >= f.steps {
+                ck.push(key("step"), format!("takes effect at step {e}, after the last step {}", f.steps.saturating_sub(1)), Some(format!("increase `steps` above {e} or move the event earlier")));
+            }
+        }
+        let action = event_action(&mut ck, i, ev, &social_names, &plat_names, &eco_names, &wal_names, &platforms);
+        if let (Some(a), Some(e), Some(action)) = (announced, effective, action) {
+            events.push(EventSpec {
+                announced: a,
+                effective: e,
+                label: ev.label.clone().unwrap_or_else(|| default_label(ev)),
+                approver,
+                action,
+            });
+        }
+    }
+    events.sort_by_key(|e| e.effective);
+
+    let g = &f.graph;
+    let graph = match g.generator.as_str() {
+        "communities" => {
+            ck.positive("graph.mean_degree", g.mean_degree);
+            if g.community_size < 2 {
+                ck.push("graph.community_size", format!("{}; expected at least 2", g.community_size), None);
+            }
+            ck.prob("graph.inside_share", g.inside_share);
+            ck.prob("graph.homophily", g.homophily);
+            if g.mean_degree * g.inside_share > (g.community_size.max(2) - 1) as f64 {
+                ck.push("graph.mean_degree", format!("{} ties inside a community of {} are impossible", g.mean_degree * g.inside_share, g.community_size), Some("raise community_size or lower inside_share".into()));
+            }
+            GraphSpec::Communities { mean_degree: g.mean_degree, size: g.community_size.max(2), inside_share: g.inside_share, homophily: g.homophily }
+        }
+        "small_world" => {
+            let d = g.mean_degree.round();
+            if !(d >= 2.0 && (d as u64) % 2 == 0 && (g.mean_degree - d).abs() < 1e-9) {
+                ck.push("graph.mean_degree", format!("{}; a ring lattice needs an even whole mean degree ≥ 2", g.mean_degree), None);
+            }
+            ck.prob("graph.rewire", g.rewire);
+            GraphSpec::SmallWorld { mean_degree: d.max(2.0) as u32, rewire: g.rewire }
+        }
+        "edge_list" => {
+            if g.path.is_empty() {
+                ck.push("graph.path", "the edge_list generator needs `path` (a CSV or Parquet file of u32 pairs)", None);
+            }
+            let path = base_dir.join(&g.path);
+            if !g.path.is_empty() && !path.is_file() {
+                ck.push("graph.path", format!("file `{}` not found", path.display()), Some("paths are relative to the scenario file".into()));
+            }
+            GraphSpec::EdgeList { path }
+        }
+        other => {
+            ck.push("graph.generator", format!("unknown generator `{other}`; expected `communities`, `small_world` or `edge_list`"), Some(suggest(other, ["communities", "small_world", "edge_list"])));
+            GraphSpec::SmallWorld { mean_degree: 2, rewire: 0.0 }
+        }
+    };
+    let d = match &graph {
+        GraphSpec::SmallWorld { mean_degree, .. } => *mean_degree as f64,
+        GraphSpec::Communities { mean_degree, .. } => *mean_degree,
+        GraphSpec::EdgeList { .. } => 0.0,
+    };
+    if c.count > 0 && d >= c.count as f64 {
+        ck.push("graph.mean_degree", format!("mean degree {d} needs more than {} consumers", c.count), None);
+    }
+    if l.inbox_ttl == 0 {
+        ck.push("links.inbox_ttl", "0; expected at least 1 step (a link must live until the next step)", None);
+    }
+
+    if !ck.problems.is_empty() {
+        return Err(ck.problems);
+    }
+    Ok(Scenario {
+        name: f.name.clone(),
+        steps: f.steps,
+        start_date,
+        days_per_step: f.days_per_step,
+        summary_last_steps: f.summary_last_steps.max(1),
+        ecosystems,
+        platforms,
+        wallets,
+        consumers: f.consumers.clone(),
+        merchant_count: merchant_count as u32,
+        merchants: f.merchants.clone(),
+        links: f.links.clone(),
+        revision: f.revision.clone(),
+        tau: p.tau,
+        token_penalty: p.token_penalty,
+        link_open,
+        events,
+        graph,
+    })
+}
+
+fn date_to_step(days: i64, start: i64, per: u32, ck: &mut Checker, key: &str) -> Option<u32> {
+    if days < start {
+        ck.push(key, format!("{} is before start_date", super::calendar::format_date(days)), None);
+        return None;
+    }
+    Some(((days - start) / per as i64) as u32)
+}
+
+fn default_label(ev: &Event) -> String {
+    let parts: Vec<&str> = [&ev.social, &ev.channel, &ev.target, &ev.state, &ev.platform, &ev.wallet]
+        .iter()
+        .filter_map(|o| o.as_deref())
+        .collect();
+    format!("{} {}", ev.kind, parts.join(" "))
+}
+
+/// Applies a link action to a rule table.
+pub fn apply_link(open: &mut [[Vec<bool>; 3]], platforms: &[PlatformSpec], action: &Action) {
+    if let Action::Link { social, channel, target, open: state } = action {
+        for (s, rules) in open.iter_mut().enumerate() {
+            if !platforms[s].social || social.is_some_and(|x| x != s) {
+                continue;
+            }
+            for (ch, row) in rules.iter_mut().enumerate() {
+                if channel.is_some_and(|x| x != ch) {
+                    continue;
+                }
+                for (e, cell) in row.iter_mut().enumerate() {
+                    if target.is_none_or(|x| x == e) {
+                        *cell = *state;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn link_action(
+    ck: &mut Checker,
+    key: &str,
+    social: Option<&String>,
+    channel: Option<&String>,
+    target: Option<&String>,
+    state: Option<&String>,
+    social_names: &[&str],
+    plat_names: &[&str],
+    eco_names: &[&str],
+) -> Option<Action> {
+    let social = match social.map(String::as_str) {
+        None => {
+            ck.push(format!("{key}.social"), "missing; expected a social platform name or `*`", None);
+            return None;
+        }
+        Some("*") => None,
+        Some(n) => {
+            let si = ck.lookup(&format!("{key}.social"), "social platform", n, social_names)?;
+            plat_names.iter().position(|p| *p == social_names[si])
+        }
+    };
+    let channel = match channel.map(String::as_str).unwrap_or("*") {
+        "*" => None,
+        n => Some(ck.lookup(&format!("{key}.channel"), "channel", n, &CHANNELS)?),
+    };
+    let target = match target.map(String::as_str).unwrap_or("*") {
+        "*" => None,
+        n => Some(ck.lookup(&format!("{key}.target"), "ecosystem", n, eco_names)?),
+    };
+    let open = match state.map(String::as_str) {
+        Some("open") => true,
+        Some("blocked") => false,
+        Some(other) => {
+            ck.push(format!("{key}.state"), format!("`{other}`; expected `open` or `blocked`"), Some(suggest(other, ["open", "blocked"])));
+            return None;
+        }
+        None => {
+            ck.push(format!("{key}.state"), "missing; expected `open` or `blocked`", None);
+            return None;
+        }
+    };
+    Some(Action::Link { social, channel, target, open })
+}
+
+const EVENT_KINDS: [&str; 10] = [
+    "link", "accept", "reject", "tau", "token_penalty", "commission", "listing_fee", "join_cost", "wallet_fee", "exclusive",
+];
+
+#[allow(clippy::too_many_arguments)]
+fn event_action(
+    ck: &mut Checker,
+    i: usize,
+    ev: &Event,
+    social_names: &[&str],
+    plat_names: &[&str],
+    eco_names: &[&str],
+    wal_names: &[&str],
+    platforms: &[PlatformSpec],
+) -> Option<Action> {
+    let key = |k: &str| format!("events[{i}].{k}");
+    let value = |ck: &mut Checker| -> Option<f64> {
+        match ev.value {
+            Some(v) if v.is_finite() => Some(v),
+            Some(v) => {
+                ck.push(key("value"), format!("{v} is not a finite number"), None);
+                None
+            }
+            None => {
+                ck.push(key("value"), format!("missing; a `{}` event needs a value", ev.kind), None);
+                None
+            }
+        }
+    };
+    let platform = |ck: &mut Checker, commerce_only: bool| -> Option<usize> {
+        let Some(name) = &ev.platform else {
+            ck.push(key("platform"), format!("missing; a `{}` event needs a platform", ev.kind), None);
+            return None;
+        };
+        let pi = ck.lookup(&key("platform"), "platform", name, plat_names)?;
+        if commerce_only && !platforms[pi].commerce {
+            ck.push(key("platform"), format!("`{name}` is not a commerce platform"), None);
+            return None;
+        }
+        Some(pi)
+    };
+    let wallet = |ck: &mut Checker| -> Option<usize> {
+        let Some(name) = &ev.wallet else {
+            ck.push(key("wallet"), format!("missing; a `{}` event needs a wallet", ev.kind), None);
+            return None;
+        };
+        ck.lookup(&key("wallet"), "wallet", name, wal_names)
+    };
+    match ev.kind.as_str() {
+        "link" => link_action(ck, &format!("events[{i}]"), ev.social.as_ref(), ev.channel.as_ref(), ev.target.as_ref(), ev.state.as_ref(), social_names, plat_names, eco_names),
+        "accept" | "reject" => {
+            let p = platform(ck, true);
+            let w = wallet(ck);
+            Some(Action::Accept { platform: p?, wallet: w?, accept: ev.kind == "accept" })
+        }
+        "tau" => {
+            let v = value(ck)?;
+            ck.prob(&key("value"), v);
+            Some(Action::Tau(v))
+        }
+        "token_penalty" => {
+            let v = value(ck)?;
+            ck.nonneg(&key("value"), v);
+            Some(Action::TokenPenalty(v))
+        }
+        "commission" => {
+            let p = platform(ck, true);
+            let v = value(ck)?;
+            ck.rate(&key("value"), v);
+            Some(Action::Commission(p?, v))
+        }
+        "listing_fee" => {
+            let p = platform(ck, true);
+            let v = value(ck)?;
+            ck.nonneg(&key("value"), v);
+            Some(Action::ListingFee(p?, v))
+        }
+        "join_cost" => {
+            let p = platform(ck, true);
+            let v = value(ck)?;
+            Some(Action::JoinCost(p?, v))
+        }
+        "wallet_fee" => {
+            let w = wallet(ck);
+            let v = value(ck)?;
+            ck.rate(&key("value"), v);
+            Some(Action::WalletFee(w?, v))
+        }
+        "exclusive" => {
+            let p = platform(ck, true);
+            let v = value(ck)?;
+            Some(Action::Exclusive(p?, v != 0.0))
+        }
+        other => {
+            ck.push(key("kind"), format!("unknown event kind `{other}`; expected one of {}", EVENT_KINDS.join(", ")), Some(suggest(other, EVENT_KINDS)));
+            None
+        }
+    }
+}
