@@ -26,8 +26,12 @@
 //! assert!(trips.get(0).unwrap() > 0);
 //! ```
 
+pub mod bench;
 pub mod check;
+pub mod cli;
+pub mod cluster;
 pub mod engine;
+pub mod experiment;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -3,7 +3,9 @@
 //! No generator is ever shared between agents or threads: every draw comes from a small
 //! generator seeded from a hash of its key, so the result of a run cannot depend on how
 //! agents are scheduled. Purposes are separate so that, for instance, changing the sharing
-//! probability does not change who shops (common random numbers across policy variants).
+//! probability does not change who shops: two runs with the same run seed share their random
+//! numbers wherever their rules coincide (common random numbers across policy variants; see
+//! `sweep.common_random_numbers`).
 
 use rand::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;

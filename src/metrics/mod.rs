@@ -1,6 +1,8 @@
 //! Metrics of MODEL.md §4: turns the raw per-step tallies of a run into named columns
 //! (money in yuan), with shares, concentration (HHI) and welfare derived in a fixed order.
 
+pub mod stats;
+
 use crate::model::Tally;
 use crate::scenario::Scenario;
 
@@ -177,6 +179,22 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
     }
     for (p, pl) in sc.platforms.iter().enumerate().filter(|(_, p)| p.commerce) {
         cols.push((format!("gmv__{}", pl.name), Values::Float(tallies.iter().map(|t| yuan(t.gmv[p])).collect())));
+        cols.push((
+            format!("gmv_share__{}", pl.name),
+            Values::Float(
+                tallies
+                    .iter()
+                    .map(|t| {
+                        let tot = sum(&t.gmv);
+                        if tot == 0 {
+                            f64::NAN
+                        } else {
+                            t.gmv[p] as f64 / tot as f64
+                        }
+                    })
+                    .collect(),
+            ),
+        ));
         cols.push((format!("sales__{}", pl.name), Values::Int(tallies.iter().map(|t| t.sales[p] as i64).collect())));
         cols.push((format!("listings__{}", pl.name), Values::Int(tallies.iter().map(|t| t.listings[p] as i64).collect())));
         cols.push((format!("app_users__{}", pl.name), Values::Float(tallies.iter().map(|t| t.app_users[p] as f64 / nc).collect())));

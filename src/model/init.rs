@@ -102,7 +102,13 @@ fn init_consumers(sc: &Scenario, tb: &Tables, seed: u64) -> Consumers {
                     }
                 })
                 .collect();
-            let social = categorical(s.uniform(), &social_w);
+            // With home_bias 0 and only home-owned social apps, fall back to reach alone.
+            let social = if social_w.iter().sum::<f64>() > 0.0 {
+                categorical(s.uniform(), &social_w)
+            } else {
+                let reach: Vec<f64> = sc.platforms.iter().map(|p| if p.social { p.reach } else { 0.0 }).collect();
+                categorical(s.uniform(), &reach)
+            };
             let alpha = (ln_alpha + c.alpha_log_sd * s.normal()).exp() as f32;
             let shop = match &beta {
                 Some(b) => b.sample(s.rng()) as f32,

@@ -292,6 +292,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     alpha: alpha[i as usize] as f64,
                     held: wallets[i as usize],
                     used: apps[i as usize],
+                    primary_start: prim[k],
                     primary: &mut prim[k],
                     w_last: &mut w_last[k * nw..(k + 1) * nw],
                     a_last: &mut a_last[k * nc..(k + 1) * nc],
@@ -345,6 +346,7 @@ struct ConsumerStep<'a> {
     held: u16,
     used: u64,
     primary: &'a mut u8,
+    primary_start: u8,
     w_last: &'a mut [u16],
     a_last: &'a mut [u16],
     new_held: u16,
@@ -599,7 +601,6 @@ impl ConsumerStep<'_> {
                     // g distinct friends by rejection (g is small).
                     let mut chosen: [u32; 64] = [u32::MAX; 64];
                     let mut n = 0;
-                    let g = g.min(64);
                     while n < g {
                         let k = s.below(friends.len() as u32);
                         if !chosen[..n].contains(&k) {
@@ -674,7 +675,8 @@ impl ConsumerStep<'_> {
         if prm.drop_after == 0 {
             return;
         }
-        let primary = *self.primary;
+        // The primary at the start of the step is protected (synchronous update).
+        let primary = self.primary_start;
         let mut b = self.held;
         while b != 0 {
             let w = b.trailing_zeros() as usize;

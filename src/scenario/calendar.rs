@@ -30,6 +30,9 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 pub fn parse_date(s: &str) -> Option<i64> {
     let mut it = s.trim().splitn(3, '-');
     let y: i64 = it.next()?.parse().ok()?;
+    if !(1..=9999).contains(&y) {
+        return None;
+    }
     let m: u32 = it.next()?.parse().ok()?;
     let d: u32 = it.next()?.parse().ok()?;
     if !(1..=12).contains(&m) || d == 0 || d > 31 {

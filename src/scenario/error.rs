@@ -122,6 +122,85 @@ fn walk(item: &toml_edit::Item, segs: &[Seg], best: &mut Option<usize>) {
     }
 }
 
+/// The dotted key (with `[i]` indices into arrays) written at a byte offset of a TOML text:
+/// the innermost `key = value`, inline table entry or `[table]` header whose span holds the
+/// offset. `None` when the text does not parse as TOML or nothing holds the offset.
+pub fn key_at(text: &str, offset: usize) -> Option<String> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut best: Option<(usize, String)> = None;
+    find_item(doc.as_item(), "", offset, &mut best);
+    best.map(|(_, k)| k)
+}
+
+/// Keeps `path` when `span` holds `offset` and is narrower than the best so far.
+fn consider(span: Option<std::ops::Range<usize>>, path: &str, offset: usize, best: &mut Option<(usize, String)>) {
+    if let Some(s) = span {
+        let holds = s.contains(&offset) || (s.is_empty() && s.start == offset);
+        if holds && !path.is_empty() && best.as_ref().is_none_or(|(len, _)| s.len() <= *len) {
+            *best = Some((s.len(), path.to_string()));
+        }
+    }
+}
+
+fn join_key(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn find_item(item: &toml_edit::Item, path: &str, offset: usize, best: &mut Option<(usize, String)>) {
+    use toml_edit::Item;
+    match item {
+        Item::Table(t) => {
+            consider(t.span(), path, offset, best);
+            for (k, child) in t.iter() {
+                let child_path = join_key(path, k);
+                match child {
+                    Item::Value(v) => {
+                        let start = t.key(k).and_then(|k| k.span()).or_else(|| v.span());
+                        let span = start.zip(v.span()).map(|(a, b)| a.start.min(b.start)..b.end);
+                        consider(span, &child_path, offset, best);
+                        find_value(v, &child_path, offset, best);
+                    }
+                    _ => find_item(child, &child_path, offset, best),
+                }
+            }
+        }
+        Item::ArrayOfTables(a) => {
+            for (i, t) in a.iter().enumerate() {
+                find_item(&Item::Table(t.clone()), &format!("{path}[{i}]"), offset, best);
+            }
+        }
+        Item::Value(v) => find_value(v, path, offset, best),
+        Item::None => {}
+    }
+}
+
+fn find_value(v: &toml_edit::Value, path: &str, offset: usize, best: &mut Option<(usize, String)>) {
+    use toml_edit::Value;
+    match v {
+        Value::InlineTable(t) => {
+            for (k, child) in t.iter() {
+                let child_path = join_key(path, k);
+                let start = t.key(k).and_then(|k| k.span()).or_else(|| child.span());
+                let span = start.zip(child.span()).map(|(a, b)| a.start.min(b.start)..b.end);
+                consider(span, &child_path, offset, best);
+                find_value(child, &child_path, offset, best);
+            }
+        }
+        Value::Array(a) => {
+            for (i, child) in a.iter().enumerate() {
+                let child_path = format!("{path}[{i}]");
+                consider(child.span(), &child_path, offset, best);
+                find_value(child, &child_path, offset, best);
+            }
+        }
+        _ => {}
+    }
+}
+
 enum Seg {
     Key(String),
     Index(usize),
@@ -152,7 +231,7 @@ fn split_key(key: &str) -> Vec<Seg> {
 
 /// 1-based line of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 #[cfg(test)]

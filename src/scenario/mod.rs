@@ -33,7 +33,7 @@ pub struct Point {
 }
 
 /// A swept value as it goes into output columns.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum ParamValue {
     /// A number.
@@ -52,7 +52,7 @@ impl std::fmt::Display for ParamValue {
 }
 
 /// One run: a point, a replicate and its seed.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct RunSpec {
     /// Run index, `point * replicates + replicate`.
     pub run_id: u32,
@@ -83,6 +83,42 @@ pub struct Plan {
     pub runs: Vec<RunSpec>,
 }
 
+impl Plan {
+    /// Applies command-line overrides of the master seed and the replicate count: runs and
+    /// seeds are derived again, and the hash covers the overrides so an out folder made
+    /// with other overrides is recognised as a different scenario.
+    pub fn with_overrides(mut self, seed: Option<u64>, replicates: Option<u32>) -> Self {
+        if seed.is_none() && replicates.is_none() {
+            return self;
+        }
+        if let Some(s) = seed {
+            self.source.seed = s;
+        }
+        if let Some(r) = replicates {
+            self.replicates = r.max(1);
+        }
+        let reps = self.replicates;
+        let master = self.source.seed;
+        let crn = self.source.sweep.as_ref().is_some_and(|s| s.common_random_numbers);
+        self.runs = self
+            .points
+            .iter()
+            .flat_map(|p| {
+                (0..reps).map(move |r| RunSpec {
+                    run_id: p.id * reps + r,
+                    point_id: p.id,
+                    replicate: r,
+                    seed: run_seed(master, if crn { 0 } else { p.id }, r),
+                })
+            })
+            .collect();
+        use sha2::Digest;
+        let text = format!("{}\n#seed={master}\n#replicates={reps}", self.hash);
+        self.hash = sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        self
+    }
+}
+
 /// Seed of replicate `replicate` of point `point`.
 pub fn run_seed(master: u64, point: u32, replicate: u32) -> u64 {
     key(master, Purpose::RunSeed, replicate as u64, point as u64)
@@ -104,14 +140,21 @@ pub fn load(path: &Path) -> Result<Plan, ScenarioError> {
     from_text(&text, &file, base)
 }
 
+/// Most sweep points one file may expand to.
+pub const MAX_POINTS: u64 = 100_000;
+/// Most runs (points × replicates) one file may plan.
+pub const MAX_RUNS: u64 = 10_000_000;
+
 /// Loads a scenario from text (`file` names it in errors, `base_dir` anchors relative paths).
 pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, ScenarioError> {
     let err = |problems: Vec<Problem>| ScenarioError {
         file: file.to_string(),
         problems,
     };
-    let source: ScenarioFile = toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e)]))?;
-    let table: toml::Table = toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e)]))?;
+    // Syntax first (the table), then the schema: a syntax error is then never mistaken for a
+    // schema one.
+    let table: toml::Table = toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, true)]))?;
+    let source: ScenarioFile = toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, false)]))?;
 
     let sweep = source.sweep.clone().unwrap_or_default();
     let replicates = sweep.replicates.unwrap_or(source.replicates);
@@ -125,6 +168,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             None => groups.push(vec![i]),
         }
     }
+    let mut groups_ok = Vec::new();
     for g in &groups {
         let len = axes[g[0]].values.len();
         if let Some(&bad) = g.iter().find(|&&i| axes[i].values.len() != len) {
@@ -140,40 +184,78 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             });
             continue;
         }
-        let mut next = Vec::new();
-        for pv in &points_values {
-            for k in 0..len {
-                let mut v = pv.clone();
-                v.extend(g.iter().map(|&i| (i, axes[i].values[k].clone())));
-                next.push(v);
+        groups_ok.push(g);
+    }
+    let n_points = groups_ok
+        .iter()
+        .try_fold(1u64, |n, g| n.checked_mul(axes[g[0]].values.len() as u64))
+        .unwrap_or(u64::MAX);
+    if n_points > MAX_POINTS {
+        problems.push(Problem {
+            key: "sweep".into(),
+            line: None,
+            message: format!("{n_points} sweep points; expected at most {MAX_POINTS}"),
+            suggestion: Some("sweep fewer values, or split the sweep over several files".into()),
+        });
+        points_values.clear();
+    } else if n_points.saturating_mul(replicates as u64) > MAX_RUNS {
+        problems.push(Problem {
+            key: if sweep.replicates.is_some() { "sweep.replicates" } else { "replicates" }.into(),
+            line: None,
+            message: format!(
+                "{n_points} points × {replicates} replicates = {} runs; expected at most {MAX_RUNS}",
+                n_points.saturating_mul(replicates as u64)
+            ),
+            suggestion: None,
+        });
+        points_values.clear();
+    } else {
+        for g in groups_ok {
+            let len = axes[g[0]].values.len();
+            let mut next = Vec::new();
+            for pv in &points_values {
+                for k in 0..len {
+                    let mut v = pv.clone();
+                    v.extend(g.iter().map(|&i| (i, axes[i].values[k].clone())));
+                    next.push(v);
+                }
             }
+            points_values = next;
         }
-        points_values = next;
     }
     if replicates == 0 {
         problems.push(Problem {
-            key: "sweep.replicates".into(),
+            key: if sweep.replicates.is_some() { "sweep.replicates" } else { "replicates" }.into(),
             line: None,
             message: "0 replicates; expected at least 1".into(),
             suggestion: None,
         });
     }
 
+    let mut base = table.clone();
+    base.remove("sweep");
+    // The key each axis sets, e.g. `platforms[0].commission` for `platforms.taobao.commission`.
+    let mut set_keys: Vec<Option<String>> = vec![None; axes.len()];
     let mut points = Vec::new();
+    // Points that did not resolve: their label, swept axes and problems.
+    let mut failed: Vec<(String, Vec<usize>, Vec<Problem>)> = Vec::new();
+    let mut resolved = 0usize;
     for (pid, values) in points_values.iter().enumerate() {
-        let mut t = table.clone();
-        t.remove("sweep");
+        let mut t = base.clone();
         let mut params = Vec::new();
         for (ai, v) in values {
             let axis = &axes[*ai];
-            if let Err(msg) = set_path(&mut t, &axis.path, v.clone()) {
-                problems.push(Problem {
-                    key: format!("sweep.param[{ai}].path"),
-                    line: None,
-                    message: msg.0,
-                    suggestion: msg.1,
-                });
-                continue;
+            match set_path(&mut t, &axis.path, v.clone()) {
+                Ok(k) => set_keys[*ai] = Some(k),
+                Err((message, suggestion)) => {
+                    problems.push(Problem {
+                        key: format!("sweep.param[{ai}].path"),
+                        line: None,
+                        message,
+                        suggestion,
+                    });
+                    continue;
+                }
             }
             params.push((axis.column.clone(), param_value(v)));
         }
@@ -185,15 +267,11 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         let sf: ScenarioFile = match toml::Value::Table(t).try_into() {
             Ok(sf) => sf,
             Err(e) => {
-                problems.push(Problem {
-                    key: "sweep.param".into(),
-                    line: None,
-                    message: format!("at sweep point {label}: {}", e.message().trim()),
-                    suggestion: Some("a swept value must have the type of the key it sets".into()),
-                });
+                problems.extend(sweep_type_problems(&base, &axes, values, &label, &e));
                 continue;
             }
         };
+        resolved += 1;
         match resolve::resolve(&sf, base_dir) {
             Ok(scenario) => points.push(Point {
                 id: pid as u32,
@@ -201,34 +279,52 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
                 params,
                 scenario,
             }),
-            Err(ps) => {
-                for mut p in ps {
-                    // A problem that only a swept value causes points at the sweep entry.
-                    let swept = values.iter().any(|(ai, _)| key_matches_path(&p.key, &axes[*ai].path));
-                    if swept {
-                        p.message = format!("at sweep point {label}: {}", p.message);
-                    }
-                    if !problems.iter().any(|q| q.key == p.key && q.message == p.message) {
-                        problems.push(p);
-                    }
+            Err(ps) => failed.push((label, values.iter().map(|(ai, _)| *ai).collect(), ps)),
+        }
+    }
+    // A problem is the sweep's doing when it is on a key the sweep sets, or when some points
+    // have it and others not; it then names the point and points at the swept values.
+    let mut count: std::collections::HashMap<(String, String), usize> = Default::default();
+    for (_, _, ps) in &failed {
+        for p in ps {
+            *count.entry((p.key.clone(), p.message.clone())).or_default() += 1;
+        }
+    }
+    for (label, swept_axes, ps) in failed {
+        for mut p in ps {
+            let axis = swept_axes
+                .iter()
+                .copied()
+                .find(|&ai| set_keys[ai].as_deref().is_some_and(|k| key_under(&p.key, k)));
+            let everywhere = count[&(p.key.clone(), p.message.clone())] == resolved;
+            if !axes.is_empty() && (axis.is_some() || !everywhere) {
+                p.message = format!("at sweep point {label}: {}", p.message);
+                if let Some(ai) = axis {
+                    p.line = error::locate(text, &format!("sweep.param[{ai}].{}", axes[ai].source));
                 }
             }
+            problems.push(p);
         }
     }
     for p in &mut problems {
         if p.line.is_none() {
             p.line = error::locate(text, &p.key).or_else(|| {
-                axes.iter()
-                    .position(|a| key_matches_path(&p.key, &a.path))
+                set_keys
+                    .iter()
+                    .position(|k| k.as_deref().is_some_and(|k| key_under(&p.key, k)))
                     .and_then(|i| error::locate(text, &format!("sweep.param[{i}]")))
             });
         }
     }
     if !problems.is_empty() {
+        // The same problem at several points (or found twice) is reported once.
+        let mut seen = std::collections::HashSet::new();
+        problems.retain(|p| seen.insert((p.key.clone(), p.message.clone())));
         problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
         return Err(err(problems));
     }
 
+    let crn = sweep.common_random_numbers;
     let runs = points
         .iter()
         .flat_map(|p| {
@@ -236,7 +332,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
                 run_id: p.id * replicates + r,
                 point_id: p.id,
                 replicate: r,
-                seed: run_seed(source.seed, p.id, r),
+                seed: run_seed(source.seed, if crn { 0 } else { p.id }, r),
             })
         })
         .collect();
@@ -256,8 +352,61 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     })
 }
 
+/// Finds which swept values a scenario cannot take (wrong type, unknown key) by setting each
+/// of a point's values alone on the base table.
+fn sweep_type_problems(
+    base: &toml::Table,
+    axes: &[Axis],
+    values: &[(usize, toml::Value)],
+    label: &str,
+    e: &toml::de::Error,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (ai, v) in values {
+        let mut t = base.clone();
+        if set_path(&mut t, &axes[*ai].path, v.clone()).is_err() {
+            continue;
+        }
+        if let Err(e) = toml::Value::Table(t).try_into::<ScenarioFile>() {
+            let message = plain_message(e.message());
+            out.push(match unknown_field_suggestion(&message) {
+                Some(s) => Problem {
+                    key: format!("sweep.param[{ai}].path"),
+                    line: None,
+                    message: format!("`{}` does not name a scenario key: {message}", axes[*ai].path),
+                    suggestion: Some(s),
+                },
+                None => Problem {
+                    key: format!("sweep.param[{ai}].{}", axes[*ai].source),
+                    line: None,
+                    message: format!("at sweep point {label}: {message}"),
+                    suggestion: Some(format!("a swept value must have the type of the key it sets (`{}`)", axes[*ai].path)),
+                },
+            });
+        }
+    }
+    if out.is_empty() {
+        out.push(Problem {
+            key: "sweep.param".into(),
+            line: None,
+            message: format!("at sweep point {label}: {}", plain_message(e.message())),
+            suggestion: Some("a swept value must have the type of the key it sets".into()),
+        });
+    }
+    out
+}
+
+/// Whether problem key `key` is `set` or lies inside it (`links.channel_weights.dm` inside
+/// `links.channel_weights`).
+fn key_under(key: &str, set: &str) -> bool {
+    key.strip_prefix(set)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
 struct Axis {
     path: String,
+    /// `values` or `range`: where the values are written.
+    source: &'static str,
     column: String,
     values: Vec<toml::Value>,
     zip: Option<String>,
@@ -267,9 +416,9 @@ fn sweep_axes(s: &schema::Sweep) -> (Vec<Axis>, Vec<Problem>) {
     let mut axes = Vec::new();
     let mut problems = Vec::new();
     for (i, p) in s.param.iter().enumerate() {
-        let mut bad = |msg: String, sugg: Option<String>| {
+        let mut bad = |sub: &str, msg: String, sugg: Option<String>| {
             problems.push(Problem {
-                key: format!("sweep.param[{i}]"),
+                key: format!("sweep.param[{i}]{sub}"),
                 line: None,
                 message: msg,
                 suggestion: sugg,
@@ -278,8 +427,15 @@ fn sweep_axes(s: &schema::Sweep) -> (Vec<Axis>, Vec<Problem>) {
         let values = match (&p.values, &p.range) {
             (Some(v), None) if !v.is_empty() => v.clone(),
             (None, Some(r)) => {
-                if r.steps == 0 || !r.start.is_finite() || !r.stop.is_finite() {
-                    bad(format!("range {{ start = {}, stop = {}, steps = {} }}; expected finite bounds and steps ≥ 1", r.start, r.stop, r.steps), None);
+                if r.steps == 0 || r.steps as u64 > MAX_POINTS || !r.start.is_finite() || !r.stop.is_finite() {
+                    bad(
+                        ".range",
+                        format!(
+                            "range {{ start = {}, stop = {}, steps = {} }}; expected finite bounds and 1 ≤ steps ≤ {MAX_POINTS}",
+                            r.start, r.stop, r.steps
+                        ),
+                        None,
+                    );
                     continue;
                 }
                 (0..r.steps)
@@ -294,17 +450,19 @@ fn sweep_axes(s: &schema::Sweep) -> (Vec<Axis>, Vec<Problem>) {
                     .collect()
             }
             _ => {
-                bad("expected exactly one of `values` (a non-empty list) or `range`".into(), Some("values = [0.1, 0.2] or range = { start = 0, stop = 1, steps = 5 }".into()));
+                bad("", "expected exactly one of `values` (a non-empty list) or `range`".into(), Some("values = [0.1, 0.2] or range = { start = 0, stop = 1, steps = 5 }".into()));
                 continue;
             }
         };
         let column = p.column.clone().unwrap_or_else(|| p.path.replace('.', "__"));
         if axes.iter().any(|a: &Axis| a.column == column) {
-            bad(format!("column `{column}` is swept twice"), None);
+            let sub = if p.column.is_some() { ".column" } else { ".path" };
+            bad(sub, format!("column `{column}` is swept twice; expected each column once"), Some("give one of them another `column` name".into()));
             continue;
         }
         axes.push(Axis {
             path: p.path.clone(),
+            source: if p.values.is_some() { "values" } else { "range" },
             column,
             values,
             zip: p.zip.clone(),
@@ -323,18 +481,11 @@ fn param_value(v: &toml::Value) -> ParamValue {
     }
 }
 
-/// Whether a problem key such as `platforms[0].commission` is set by a sweep path such as
-/// `platforms.taobao.commission` (compared on the last segment and first segment).
-fn key_matches_path(key: &str, path: &str) -> bool {
-    let first = |s: &str| s.split(['.', '[']).next().unwrap_or("").to_string();
-    let last = |s: &str| s.rsplit('.').next().unwrap_or("").to_string();
-    first(key) == first(path) && last(key) == last(path)
-}
-
 /// Sets a dotted path in a TOML table. In the entity lists (`platforms`, `wallets`,
 /// `ecosystems`) the second segment is an entity name; a list absent from the file is filled
-/// with the §7 defaults first so that a default entity can be swept.
-fn set_path(t: &mut toml::Table, path: &str, v: toml::Value) -> Result<(), (String, Option<String>)> {
+/// with the §7 defaults first so that a default entity can be swept. Returns the key it set
+/// as problems name it, e.g. `platforms[0].commission`.
+fn set_path(t: &mut toml::Table, path: &str, v: toml::Value) -> Result<String, (String, Option<String>)> {
     let segs: Vec<&str> = path.split('.').collect();
     if segs.iter().any(|s| s.is_empty()) {
         return Err((format!("`{path}` is not a dotted key path"), Some("for example `policy.tau` or `platforms.taobao.commission`".into())));
@@ -360,9 +511,10 @@ fn set_path(t: &mut toml::Table, path: &str, v: toml::Value) -> Result<(), (Stri
             .iter()
             .filter_map(|e| e.get("name").and_then(|n| n.as_str()).map(str::to_string))
             .collect();
-        let Some(entry) = list
+        let Some((index, entry)) = list
             .iter_mut()
-            .find(|e| e.get("name").and_then(|n| n.as_str()) == Some(segs[1]))
+            .enumerate()
+            .find(|(_, e)| e.get("name").and_then(|n| n.as_str()) == Some(segs[1]))
         else {
             return Err((
                 format!("no entry named `{}` in `{top}`", segs[1]),
@@ -373,7 +525,7 @@ fn set_path(t: &mut toml::Table, path: &str, v: toml::Value) -> Result<(), (Stri
             return Err((format!("`{top}.{}` is not a table", segs[1]), None));
         };
         tab.insert(segs[2].to_string(), v);
-        return Ok(());
+        return Ok(format!("{top}[{index}].{}", segs[2]));
     }
     let mut cur = t;
     for s in &segs[..segs.len() - 1] {
@@ -385,54 +537,122 @@ fn set_path(t: &mut toml::Table, path: &str, v: toml::Value) -> Result<(), (Stri
             .ok_or_else(|| (format!("`{s}` in `{path}` is not a table"), None))?;
     }
     cur.insert(segs[segs.len() - 1].to_string(), v);
-    Ok(())
+    Ok(path.to_string())
 }
 
 /// Turns a toml error into a problem with line, key and a suggestion for unknown keys.
-fn toml_problem(text: &str, e: &toml::de::Error) -> Problem {
-    let line = e.span().map(|s| error::line_of(text, s.start));
-    let msg = e.message().trim().to_string();
-    let mut suggestion = None;
-    // serde: "unknown field `x`, expected one of `a`, `b`" / "expected `a` or `b`"
-    if let Some(rest) = msg.strip_prefix("unknown field `") {
-        if let Some(end) = rest.find('`') {
-            let bad = &rest[..end];
-            let expected: Vec<&str> = rest[end..].split('`').skip(1).step_by(2).collect();
-            if !expected.is_empty() {
-                suggestion = Some(error::suggest(bad, expected.iter().copied()));
-            }
-        }
+/// `syntax`: the text is not valid TOML at all (rather than not a valid scenario).
+fn toml_problem(text: &str, e: &toml::de::Error, syntax: bool) -> Problem {
+    let offset = e.span().map(|s| s.start);
+    let line = offset.map(|o| error::line_of(text, o));
+    let msg = plain_message(e.message());
+    let suggestion = unknown_field_suggestion(&msg);
+    let mut key = offset.map(|o| key_at(text, o)).unwrap_or_default();
+    // serde reports a missing field at its table: name the field.
+    if let Some(field) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
     }
-    let key = e.span().map(|s| key_at(text, s.start)).unwrap_or_default();
     Problem {
         key,
         line,
-        message: msg,
+        message: if syntax { format!("invalid TOML: {msg}") } else { msg },
         suggestion,
     }
 }
 
-/// The dotted key written at a byte offset: the enclosing `[table]` header plus the key on
-/// that line (toml's errors carry a span but not the key path).
+/// A toml/serde message on one line, with Rust type names in words.
+fn plain_message(msg: &str) -> String {
+    let mut out = msg.trim().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+    for (rust, words) in [
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number from 0 to 4294967295"),
+        ("expected u64", "expected a whole number ≥ 0"),
+        ("expected usize", "expected a whole number ≥ 0"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected f32", "expected a number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list `[...]`"),
+        ("expected a map", "expected a table"),
+    ] {
+        if let Some(at) = out.find(rust) {
+            let end = at + rust.len();
+            if !out[end..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                out.replace_range(at..end, words);
+            }
+        }
+    }
+    // "expected struct Consumers" → "expected a table"
+    if let Some(at) = out.find("expected struct ") {
+        let name_end = out[at + 16..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(out.len(), |i| at + 16 + i);
+        out.replace_range(at..name_end, "expected a table");
+    }
+    out
+}
+
+/// "did you mean …?" for serde's "unknown field `x`, expected one of `a`, `b`" (or
+/// "expected `a` or `b`"); `None` for other messages.
+fn unknown_field_suggestion(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    let parts: Vec<&str> = rest.split('`').collect();
+    let bad = parts.first()?;
+    // After the name, quoted names sit at odd positions: `, expected one of `a`, `b``.
+    let expected: Vec<&str> = parts.iter().skip(2).step_by(2).copied().collect();
+    if expected.is_empty() {
+        return Some("this table takes no keys".into());
+    }
+    Some(error::suggest(bad, expected.iter().copied()))
+}
+
+/// The dotted key written at a byte offset, e.g. `platforms[2].commission` (toml's errors
+/// carry a span but not the key path). Uses the parsed document where the text is valid
+/// TOML, else reads the enclosing `[table]` header and the key on that line.
 fn key_at(text: &str, offset: usize) -> String {
-    let offset = offset.min(text.len());
+    if let Some(k) = error::key_at(text, offset) {
+        return k;
+    }
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    let line = text[line_start..line_end].trim();
-    let header = text[..line_start]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
-    let own = if line.starts_with('[') {
-        String::new()
-    } else {
-        line.split('=').next().unwrap_or("").trim().trim_matches('"').to_string()
-    };
-    if line.starts_with('[') {
-        return line.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+    // Headers before the line, with `[[array]]` entries counted so that the path gets indices.
+    let mut counts: std::collections::HashMap<String, usize> = Default::default();
+    let mut header: Option<String> = None;
+    for l in text[..line_end].lines() {
+        let l = l.split('#').next().unwrap_or("").trim();
+        if let Some(name) = l.strip_prefix("[[").and_then(|r| r.strip_suffix("]]")) {
+            let name = name.trim().to_string();
+            counts.retain(|k, _| !k.starts_with(&format!("{name}.")));
+            *counts.entry(name.clone()).or_default() += 1;
+            header = Some(name);
+        } else if let Some(name) = l.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            header = Some(name.trim().to_string());
+        }
     }
+    let header = header.map(|h| {
+        let segs: Vec<&str> = h.split('.').map(str::trim).collect();
+        let mut out = String::new();
+        for i in 0..segs.len() {
+            if i > 0 {
+                out.push('.');
+            }
+            out.push_str(segs[i].trim_matches('"'));
+            if let Some(n) = counts.get(&segs[..=i].join(".")) {
+                out.push_str(&format!("[{}]", n - 1));
+            }
+        }
+        out
+    });
+    let line = text[line_start..line_end].trim();
+    if line.starts_with('[') {
+        return header.unwrap_or_default();
+    }
+    let own = line.split('=').next().unwrap_or("").trim().trim_matches('"').to_string();
     match header {
         Some(h) if !own.is_empty() => format!("{h}.{own}"),
         Some(h) => h,

@@ -104,14 +104,20 @@ impl Checker {
             );
         }
     }
-    /// Index of `name` in `names`, or a problem with a suggestion.
+    /// Index of `name` in `names` (the entities of the scenario), or a problem with a
+    /// suggestion.
     fn lookup(&mut self, key: &str, what: &str, name: &str, names: &[&str]) -> Option<usize> {
+        let expected = format!("one of the {what}s defined in the scenario");
+        self.lookup_in(key, what, name, names, &expected)
+    }
+    /// Index of `name` in `names`, or a problem saying it expected `expected`.
+    fn lookup_in(&mut self, key: &str, what: &str, name: &str, names: &[&str], expected: &str) -> Option<usize> {
         match names.iter().position(|n| *n == name) {
             Some(i) => Some(i),
             None => {
                 self.push(
                     key,
-                    format!("unknown {what} `{name}`; expected one of the {what}s defined in the scenario"),
+                    format!("unknown {what} `{name}`; expected {expected}"),
                     Some(suggest(name, names.iter().copied())),
                 );
                 None
@@ -195,6 +201,9 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
     if l.inbox_capacity > 255 {
         ck.push("links.inbox_capacity", format!("{}; expected at most 255", l.inbox_capacity), None);
     }
+    if l.group_size > 64 {
+        ck.push("links.group_size", format!("{}; expected at most 64 recipients per group share", l.group_size), None);
+    }
     if l.k_search > 1000 {
         ck.push("links.k_search", format!("{}; expected at most 1000", l.k_search), None);
     }
@@ -231,7 +240,11 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             if n.is_empty() || n.contains(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')) {
                 ck.push(format!("{list}[{i}].name"), format!("`{n}` is not a valid name; expected letters, digits, `_` or `-`"), None);
             } else if names[..i].contains(n) {
-                ck.push(format!("{list}[{i}].name"), format!("`{n}` is defined twice"), None);
+                ck.push(
+                    format!("{list}[{i}].name"),
+                    format!("`{n}` is defined twice; expected each name once in `{list}`"),
+                    Some("rename one of them".into()),
+                );
             }
         }
     }
@@ -292,18 +305,18 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                 let mut bits = 0u16;
                 for wname in list {
                     if let Some(wi) = ck.lookup(&key("accepts"), "wallet", wname, &wal_names) {
-                        bits |= 1 << wi;
+                        bits |= 1u16.checked_shl(wi as u32).unwrap_or(0);
                     }
                 }
                 bits
             }
             None => match p.wallets.as_str() {
-                "interoperable" => ((1u32 << wallets.len()) - 1) as u16,
+                "interoperable" => (1u32 << wallets.len().min(16)).wrapping_sub(1) as u16,
                 _ => wallets
                     .iter()
                     .enumerate()
                     .filter(|(_, w)| w.owner.is_none() || w.owner == Some(owner))
-                    .fold(0u16, |b, (wi, _)| b | (1 << wi)),
+                    .fold(0u16, |b, (wi, _)| b | 1u16.checked_shl(wi as u32).unwrap_or(0)),
             },
         };
         platforms.push(PlatformSpec {
@@ -340,7 +353,23 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                     .filter(|&pi| {
                         let ok = platforms[pi].owner == i;
                         if !ok {
-                            ck.push(format!("ecosystems[{i}].main_marketplace"), format!("`{name}` is owned by `{}`, not by `{}`", eco_names[platforms[pi].owner], e.name), None);
+                            let own: Vec<String> = platforms
+                                .iter()
+                                .filter(|p| p.commerce && p.owner == i)
+                                .map(|p| format!("`{}`", p.name))
+                                .collect();
+                            ck.push(
+                                format!("ecosystems[{i}].main_marketplace"),
+                                format!(
+                                    "`{name}` is owned by `{}`, not by `{}`; expected a commerce platform that `{}` owns",
+                                    eco_names[platforms[pi].owner], e.name, e.name
+                                ),
+                                Some(if own.is_empty() {
+                                    format!("`{}` owns no commerce platform; leave main_marketplace out", e.name)
+                                } else {
+                                    format!("`{}` owns {}", e.name, own.join(", "))
+                                }),
+                            );
                         }
                         ok
                     })
@@ -403,11 +432,19 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             }
         };
         let mut approver = None;
+        // The key that sets the step of effect, for messages about it.
+        let announce_key = key(if ev.step.is_none() && ev.date.is_some() { "date" } else { "step" });
+        let mut effective_key = announce_key.clone();
         let effective = match (&ev.pending, announced) {
             (Some(pd), Some(a)) => {
                 approver = pd.approver.as_ref().and_then(|n| ck.lookup(&key("pending.approver"), "ecosystem", n, &eco_names));
+                effective_key = key(match (pd.delay, pd.effective_step) {
+                    (Some(_), _) => "pending.delay",
+                    (None, Some(_)) => "pending.effective_step",
+                    (None, None) => "pending.effective_date",
+                });
                 match (pd.delay, pd.effective_step, &pd.effective_date) {
-                    (Some(d), None, None) => Some(a + d),
+                    (Some(d), None, None) => Some(a.saturating_add(d)),
                     (None, Some(s), None) => Some(s),
                     (None, None, Some(d)) => match parse_date(d) {
                         Some(days) => date_to_step(days, start_date, f.days_per_step.max(1), &mut ck, &key("pending.effective_date")),
@@ -417,7 +454,21 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                         }
                     },
                     _ => {
-                        ck.push(key("pending"), "expected exactly one of `delay`, `effective_step`, `effective_date`", None);
+                        let given: Vec<String> = [
+                            ("delay", pd.delay.is_some()),
+                            ("effective_step", pd.effective_step.is_some()),
+                            ("effective_date", pd.effective_date.is_some()),
+                        ]
+                        .iter()
+                        .filter(|(_, set)| *set)
+                        .map(|(k, _)| format!("`{k}`"))
+                        .collect();
+                        let what = if given.is_empty() { "none given".to_string() } else { format!("{} given", given.join(" and ")) };
+                        ck.push(
+                            key("pending"),
+                            format!("{what}; expected exactly one of `delay`, `effective_step`, `effective_date`"),
+                            Some("for example pending = { approver = \"tencent\", delay = 30 }".into()),
+                        );
                         None
                     }
                 }
@@ -427,10 +478,11 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         };
         if let (Some(a), Some(e)) = (announced, effective) {
             if e < a {
-                ck.push(key("pending"), format!("takes effect at step {e}, before its announcement at step {a}"), None);
+                ck.push(effective_key.clone(), format!("takes effect at step {e}, before its announcement at step {a}; expected a step ≥ {a}"), None);
             }
             if e >= f.steps {
-                ck.push(key("step"), format!("takes effect at step {e}, after the last step {}", f.steps.saturating_sub(1)), Some(format!("increase `steps` above {e} or move the event earlier")));
+                let k = if a >= f.steps { announce_key } else { effective_key };
+                ck.push(k, format!("takes effect at step {e}, after the last step {}", f.steps.saturating_sub(1)), Some(format!("increase `steps` above {e} or move the event earlier")));
             }
         }
         let action = event_action(&mut ck, i, ev, &social_names, &plat_names, &eco_names, &wal_names, &platforms);
@@ -470,7 +522,11 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         }
         "edge_list" => {
             if g.path.is_empty() {
-                ck.push("graph.path", "the edge_list generator needs `path` (a CSV or Parquet file of u32 pairs)", None);
+                ck.push(
+                    "graph.path",
+                    "missing; the edge_list generator needs `path` (a CSV or Parquet file of u32 pairs)",
+                    Some("add path = \"edges.csv\" (relative to the scenario file)".into()),
+                );
             }
             let path = base_dir.join(&g.path);
             if !g.path.is_empty() && !path.is_file() {
@@ -496,6 +552,22 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
     }
 
     if !ck.problems.is_empty() {
+        // A problem inside a list the file leaves out is a clash between the defaults and the
+        // lists the file does give (e.g. its own ecosystems with the default wallets).
+        for p in &mut ck.problems {
+            for (list, absent) in [
+                ("ecosystems", f.ecosystems.is_empty()),
+                ("platforms", f.platforms.is_empty()),
+                ("wallets", f.wallets.is_empty()),
+            ] {
+                if absent && p.key.starts_with(&format!("{list}[")) {
+                    p.message = format!("in the default {list}: {}", p.message);
+                    p.suggestion = Some(format!(
+                        "the file defines no [[{list}]], so the defaults of MODEL.md §7 apply; define [[{list}]] to match your other lists"
+                    ));
+                }
+            }
+        }
         return Err(ck.problems);
     }
     Ok(Scenario {
@@ -522,7 +594,15 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
 
 fn date_to_step(days: i64, start: i64, per: u32, ck: &mut Checker, key: &str) -> Option<u32> {
     if days < start {
-        ck.push(key, format!("{} is before start_date", super::calendar::format_date(days)), None);
+        ck.push(
+            key,
+            format!(
+                "{} is before start_date {}; expected a date on or after it",
+                super::calendar::format_date(days),
+                super::calendar::format_date(start)
+            ),
+            None,
+        );
         return None;
     }
     Some(((days - start) / per as i64) as u32)
@@ -582,7 +662,7 @@ fn link_action(
     };
     let channel = match channel.map(String::as_str).unwrap_or("*") {
         "*" => None,
-        n => Some(ck.lookup(&format!("{key}.channel"), "channel", n, &CHANNELS)?),
+        n => Some(ck.lookup_in(&format!("{key}.channel"), "channel", n, &CHANNELS, "`dm`, `group`, `feed` or `*`")?),
     };
     let target = match target.map(String::as_str).unwrap_or("*") {
         "*" => None,

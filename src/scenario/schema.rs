@@ -473,6 +473,10 @@ pub struct Sweep {
     pub replicates: Option<u32>,
     /// Swept parameters; the points are the Cartesian product over zip groups.
     pub param: Vec<SweepParam>,
+    /// Give replicate r the same seed at every point (common random numbers), so that
+    /// differences between points are not blurred by different draws. Default: a seed per
+    /// (point, replicate).
+    pub common_random_numbers: bool,
 }
 
 /// One swept parameter, addressed by a dotted path into the scenario (`policy.tau`,

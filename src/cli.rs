@@ -1,0 +1,234 @@
+//! The command line. Each subcommand parses its flags, calls the library, and maps errors to
+//! clear messages and exit codes (0 success, 1 drift or failure, 2 bad input).
+
+use crate::experiment::{self, BatchOptions, Progress};
+use crate::scenario;
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+/// gardengate: agent-based simulation of competition between platform ecosystems.
+#[derive(Parser, Debug)]
+#[command(name = "gardengate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario (all sweep points × replicates) and write data and charts.
+    #[command(after_help = "Examples:\n  gardengate run experiments/quickstart.toml\n  gardengate run experiments/unblocking-sweep.toml --threads 2 --replicates 5\n  gardengate run experiments/unblocking-sweep.toml --resume        # after an interruption\n  gardengate run plan.toml --out runs/x --shard 3/10               # one shard of a plan")]
+    Run(RunArgs),
+    /// Check a scenario and print the resolved plan without running it.
+    #[command(after_help = "Example:\n  gardengate validate experiments/china-2021.toml")]
+    Validate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Worker threads assumed by the time estimate.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Resolve a sweep once and write its plan (runs, seeds, shard count) into an out folder.
+    #[command(after_help = "Example:\n  gardengate plan experiments/unblocking-sweep.toml --out output/sweep --shards 4")]
+    Plan {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Out folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of shards.
+        #[arg(long, default_value_t = 1)]
+        shards: u32,
+        /// Override the scenario seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override the replicates per point.
+        #[arg(long)]
+        replicates: Option<u32>,
+        /// Replace results of another scenario.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check that every shard of an out folder is complete and assemble the outputs.
+    #[command(after_help = "Example:\n  gardengate merge output/sweep")]
+    Merge {
+        /// Out folder.
+        dir: PathBuf,
+        /// Skip charts.
+        #[arg(long)]
+        no_charts: bool,
+    },
+    /// Compare results to a baseline (exit 0 holds, 1 drift, 2 bad input).
+    #[command(after_help = "Examples:\n  gardengate check output/ci --baseline experiments/baselines/ci --mode exact\n  gardengate check output/ci --baseline experiments/baselines/ci --mode stat --alpha 0.01 --report md")]
+    Check(crate::check::cli::CheckArgs),
+    /// Run a scenario and write a compact baseline (steps + summary + a markdown digest).
+    #[command(after_help = "Example:\n  gardengate baseline experiments/ci.toml --out experiments/baselines/ci")]
+    Baseline {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Baseline folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Worker threads.
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Write a Slurm job array for a scenario's shards plus a merge job (and submit it).
+    #[command(after_help = "Example:\n  gardengate slurm experiments/unblocking-sweep.toml --out /scratch/sweep --partition short --time 00:30:00 --cpus 4 --max-parallel 8 --submit")]
+    Slurm(crate::cluster::SlurmArgs),
+    /// Benchmark the engine: consumer-steps per second, time per phase, peak memory.
+    #[command(after_help = "Examples:\n  gardengate bench --consumers 1000000 --steps 50 --threads 2\n  gardengate bench --consumers 10000000 --merchants 1000000 --steps 365   # bench-10m")]
+    Bench(crate::bench::BenchArgs),
+}
+
+/// Flags of `run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Out folder (default: output/<scenario file stem>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: SLURM_CPUS_PER_TASK when set, else all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Override the scenario seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override the replicates per point.
+    #[arg(long)]
+    pub replicates: Option<u32>,
+    /// Keep finished runs and run only the rest.
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace results of another scenario in the out folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Run one shard only: I/N, or I alone (N from the plan) — default from SLURM_ARRAY_TASK_ID
+    /// (or PBS_ARRAY_INDEX, SGE_TASK_ID, LSB_JOBINDEX) when --shard-from-env is given.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Take the shard index from the scheduler's array-task variable.
+    #[arg(long)]
+    pub shard_from_env: bool,
+    /// Skip charts.
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
+/// An error with its exit code.
+pub struct Failure {
+    /// Exit code.
+    pub code: i32,
+    /// Message.
+    pub message: String,
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: 1,
+            message: format!("{e:#}"),
+        }
+    }
+}
+
+/// Bad input (exit 2).
+pub fn bad_input(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 2,
+        message: message.into(),
+    }
+}
+
+/// Entry point; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            f.code
+        }
+    }
+}
+
+/// Loads a scenario, turning problems into a bad-input failure.
+pub fn load_plan(path: &Path, seed: Option<u64>, replicates: Option<u32>) -> Result<scenario::Plan, Failure> {
+    let plan = scenario::load(path).map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
+    Ok(plan.with_overrides(seed, replicates))
+}
+
+/// Threads from the flag, else SLURM_CPUS_PER_TASK, else all cores.
+pub fn threads_from(flag: Option<usize>) -> Option<usize> {
+    flag.or_else(|| std::env::var("SLURM_CPUS_PER_TASK").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0))
+}
+
+fn dispatch(cli: Cli) -> Result<i32, Failure> {
+    match cli.command {
+        Command::Run(a) => run(a),
+        Command::Validate { scenario, threads } => {
+            let plan = load_plan(&scenario, None, None)?;
+            print!("{}", crate::bench::describe_plan(&plan, threads_from(threads)));
+            Ok(0)
+        }
+        Command::Plan { scenario, out, shards, seed, replicates, force } => {
+            if shards == 0 {
+                return Err(bad_input("--shards must be at least 1"));
+            }
+            let plan = load_plan(&scenario, seed, replicates)?;
+            let rec = experiment::PlanRecord::from_plan(&plan, shards);
+            experiment::store::prepare(&out, &rec, false, force)?;
+            let rec = experiment::PlanRecord::read(&out)?;
+            println!(
+                "plan written to {}: {} runs ({} points × {} replicates) in {} shards",
+                out.join("plan.json").display(),
+                rec.runs.len(),
+                rec.points.len(),
+                rec.replicates,
+                rec.shards
+            );
+            Ok(0)
+        }
+        Command::Merge { dir, no_charts } => {
+            crate::cluster::merge(&dir, !no_charts)?;
+            println!("merged {}", dir.display());
+            Ok(0)
+        }
+        Command::Check(a) => crate::check::cli::run(a),
+        Command::Baseline { scenario, out, threads } => crate::check::cli::baseline(&scenario, &out, threads_from(threads)),
+        Command::Slurm(a) => crate::cluster::slurm(a),
+        Command::Bench(a) => crate::bench::run(a),
+    }
+}
+
+fn run(a: RunArgs) -> Result<i32, Failure> {
+    let plan = load_plan(&a.scenario, a.seed, a.replicates)?;
+    let out = a.out.clone().unwrap_or_else(|| experiment::default_out(&a.scenario));
+    let shard = crate::cluster::shard_arg(a.shard.as_deref(), a.shard_from_env, &out)?;
+    let opts = BatchOptions {
+        out: out.clone(),
+        threads: threads_from(a.threads),
+        resume: a.resume,
+        force: a.force,
+        progress: if a.quiet { Progress::Quiet } else { Progress::Auto },
+        shard,
+        charts: !a.no_charts && plan.source.charts.enabled,
+    };
+    let report = experiment::run_batch(&plan, &opts)?;
+    if !a.quiet {
+        let what = if report.finalized { "results" } else { "shard results" };
+        eprintln!(
+            "{} runs done ({} run now, {} already finished) in {:.1}s; {what} in {}",
+            report.ran + report.skipped,
+            report.ran,
+            report.skipped,
+            report.wall_s,
+            out.display()
+        );
+    }
+    Ok(0)
+}
