@@ -300,7 +300,7 @@ const CASES: &[Case] = &[
         text: "[[link_rules]]\nsocial = \"*\"\nstate = \"closed\"\n",
         line: 3,
         key: "link_rules[0].state",
-        expect: &["`closed`", "expected `open` or `blocked`"],
+        expect: &["unknown state `closed`", "expected `open` or `blocked`"],
         help: None,
     },
     // ---- events ------------------------------------------------------------------------------
@@ -430,8 +430,8 @@ const CASES: &[Case] = &[
         text: "[graph]\ngenerator = \"small_world\"\nmean_degree = 5\n",
         line: 3,
         key: "graph.mean_degree",
-        expect: &["5; a ring lattice needs an even whole mean degree ≥ 2"],
-        help: None,
+        expect: &["5 is not an even whole number", "expected an even whole mean degree ≥ 2"],
+        help: Some("try 4 or 6"),
     },
     Case {
         name: "edge_list without a path",
@@ -535,7 +535,7 @@ const CASES: &[Case] = &[
         text: "replicates = 4000000000\n",
         line: 1,
         key: "replicates",
-        expect: &["1 points × 4000000000 replicates", "expected at most 10000000"],
+        expect: &["1 point × 4000000000 replicates", "expected at most 10000000"],
         help: None,
     },
     Case {
@@ -847,7 +847,8 @@ fn no_mutated_scenario_panics() {
 
     let mut rng = Lcg(0x5eed_1234_abcd);
     let (mut ok, mut failed) = (0, 0);
-    for i in 0..400 {
+    let n: usize = std::env::var("FUZZ_N").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
+    for i in 0..n {
         let mut text = VALID.to_string();
         for _ in 0..1 + rng.below(3) {
             text = mutate(&text, &mut rng);
@@ -865,7 +866,8 @@ fn no_mutated_scenario_panics() {
         }
     }
     // The mutations should both break and keep scenarios valid.
-    assert!(ok > 10 && failed > 100, "{ok} valid and {failed} invalid mutants");
+    println!("{ok} valid and {failed} invalid mutants");
+    assert!(ok > n / 40 && failed > n / 4, "{ok} valid and {failed} invalid mutants");
 }
 
 // ---- valid scenarios -----------------------------------------------------------------------

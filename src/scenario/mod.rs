@@ -203,7 +203,8 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             key: if sweep.replicates.is_some() { "sweep.replicates" } else { "replicates" }.into(),
             line: None,
             message: format!(
-                "{n_points} points × {replicates} replicates = {} runs; expected at most {MAX_RUNS}",
+                "{n_points} point{} × {replicates} replicates = {} runs; expected at most {MAX_RUNS}",
+                if n_points == 1 { "" } else { "s" },
                 n_points.saturating_mul(replicates as u64)
             ),
             suggestion: None,

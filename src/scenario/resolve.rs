@@ -515,7 +515,12 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         "small_world" => {
             let d = g.mean_degree.round();
             if !(d >= 2.0 && (d as u64) % 2 == 0 && (g.mean_degree - d).abs() < 1e-9) {
-                ck.push("graph.mean_degree", format!("{}; a ring lattice needs an even whole mean degree ≥ 2", g.mean_degree), None);
+                let lo = ((g.mean_degree / 2.0).floor() * 2.0).max(2.0);
+                ck.push(
+                    "graph.mean_degree",
+                    format!("{} is not an even whole number ≥ 2; expected an even whole mean degree ≥ 2 (a ring lattice has d/2 neighbours on each side)", g.mean_degree),
+                    g.mean_degree.is_finite().then(|| format!("try {lo} or {}", lo + 2.0)),
+                );
             }
             ck.prob("graph.rewire", g.rewire);
             GraphSpec::SmallWorld { mean_degree: d.max(2.0) as u32, rewire: g.rewire }
@@ -672,7 +677,7 @@ fn link_action(
         Some("open") => true,
         Some("blocked") => false,
         Some(other) => {
-            ck.push(format!("{key}.state"), format!("`{other}`; expected `open` or `blocked`"), Some(suggest(other, ["open", "blocked"])));
+            ck.push(format!("{key}.state"), format!("unknown state `{other}`; expected `open` or `blocked`"), Some(suggest(other, ["open", "blocked"])));
             return None;
         }
         None => {
