@@ -515,6 +515,14 @@ const CASES: &[Case] = &[
         help: None,
     },
     Case {
+        name: "sweep value invalid at several points",
+        text: "[[sweep.param]]\npath = \"policy.tau\"\nvalues = [0.5, 1.5]\n\n[[sweep.param]]\npath = \"links.share_prob\"\nvalues = [0.1, 0.2, 0.3]\n",
+        line: 3,
+        key: "policy.tau",
+        expect: &["at sweep point policy__tau=1.5, links__share_prob=0.1 (and 2 more points): 1.5 is not a probability"],
+        help: None,
+    },
+    Case {
         name: "swept commission above 1",
         text: "[[sweep.param]]\npath = \"platforms.jd.commission\"\nrange = { start = 0.5, stop = 1.5, steps = 3 }\n",
         line: 3,
@@ -862,6 +870,14 @@ fn no_mutated_scenario_panics() {
                 let shown = e.to_string();
                 assert!(!e.problems.is_empty(), "mutant {i}: an error without problems");
                 assert!(shown.contains("mutant.toml"), "mutant {i}: {shown}");
+                if std::env::var("FUZZ_SHOW").is_ok() {
+                    if i % 97 == 0 {
+                        println!("SHOW {shown}");
+                    }
+                    for p in e.problems.iter().filter(|p| p.line.is_none()) {
+                        println!("NOLINE key={} msg={}", p.key, p.message);
+                    }
+                }
             }
         }
     }

@@ -291,6 +291,8 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             *count.entry((p.key.clone(), p.message.clone())).or_default() += 1;
         }
     }
+    // The same problem at several points is reported once, at the first of them.
+    let mut swept: Vec<(Problem, String, usize)> = Vec::new();
     for (label, swept_axes, ps) in failed {
         for mut p in ps {
             let axis = swept_axes
@@ -299,13 +301,26 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
                 .find(|&ai| set_keys[ai].as_deref().is_some_and(|k| key_under(&p.key, k)));
             let everywhere = count[&(p.key.clone(), p.message.clone())] == resolved;
             if !axes.is_empty() && (axis.is_some() || !everywhere) {
-                p.message = format!("at sweep point {label}: {}", p.message);
                 if let Some(ai) = axis {
                     p.line = error::locate(text, &format!("sweep.param[{ai}].{}", axes[ai].source));
                 }
+                match swept.iter_mut().find(|(q, _, _)| q.key == p.key && q.message == p.message) {
+                    Some((_, _, n)) => *n += 1,
+                    None => swept.push((p, label.clone(), 1)),
+                }
+            } else {
+                problems.push(p);
             }
-            problems.push(p);
         }
+    }
+    for (mut p, label, n) in swept {
+        let more = match n {
+            1 => String::new(),
+            2 => " (and 1 more point)".to_string(),
+            _ => format!(" (and {} more points)", n - 1),
+        };
+        p.message = format!("at sweep point {label}{more}: {}", p.message);
+        problems.push(p);
     }
     for p in &mut problems {
         if p.line.is_none() {
