@@ -59,7 +59,10 @@ mod tests {
         assert_eq!(parse_date("2000-03-01"), Some(11_017));
         assert_eq!(format_date(parse_date("2021-09-17").unwrap()), "2021-09-17");
         assert_eq!(parse_date("2021-02-29"), None);
-        assert_eq!(parse_date("2024-02-29").map(format_date).as_deref(), Some("2024-02-29"));
+        assert_eq!(
+            parse_date("2024-02-29").map(format_date).as_deref(),
+            Some("2024-02-29")
+        );
         assert_eq!(parse_date("September"), None);
         for z in -1000..3000 {
             let (y, m, d) = civil_from_days(z * 37);

@@ -133,7 +133,12 @@ pub fn key_at(text: &str, offset: usize) -> Option<String> {
 }
 
 /// Keeps `path` when `span` holds `offset` and is narrower than the best so far.
-fn consider(span: Option<std::ops::Range<usize>>, path: &str, offset: usize, best: &mut Option<(usize, String)>) {
+fn consider(
+    span: Option<std::ops::Range<usize>>,
+    path: &str,
+    offset: usize,
+    best: &mut Option<(usize, String)>,
+) {
     if let Some(s) = span {
         let holds = s.contains(&offset) || (s.is_empty() && s.start == offset);
         if holds && !path.is_empty() && best.as_ref().is_none_or(|(len, _)| s.len() <= *len) {
@@ -150,7 +155,12 @@ fn join_key(path: &str, key: &str) -> String {
     }
 }
 
-fn find_item(item: &toml_edit::Item, path: &str, offset: usize, best: &mut Option<(usize, String)>) {
+fn find_item(
+    item: &toml_edit::Item,
+    path: &str,
+    offset: usize,
+    best: &mut Option<(usize, String)>,
+) {
     use toml_edit::Item;
     match item {
         Item::Table(t) => {
@@ -160,7 +170,9 @@ fn find_item(item: &toml_edit::Item, path: &str, offset: usize, best: &mut Optio
                 match child {
                     Item::Value(v) => {
                         let start = t.key(k).and_then(|k| k.span()).or_else(|| v.span());
-                        let span = start.zip(v.span()).map(|(a, b)| a.start.min(b.start)..b.end);
+                        let span = start
+                            .zip(v.span())
+                            .map(|(a, b)| a.start.min(b.start)..b.end);
                         consider(span, &child_path, offset, best);
                         find_value(v, &child_path, offset, best);
                     }
@@ -170,7 +182,12 @@ fn find_item(item: &toml_edit::Item, path: &str, offset: usize, best: &mut Optio
         }
         Item::ArrayOfTables(a) => {
             for (i, t) in a.iter().enumerate() {
-                find_item(&Item::Table(t.clone()), &format!("{path}[{i}]"), offset, best);
+                find_item(
+                    &Item::Table(t.clone()),
+                    &format!("{path}[{i}]"),
+                    offset,
+                    best,
+                );
             }
         }
         Item::Value(v) => find_value(v, path, offset, best),
@@ -185,7 +202,9 @@ fn find_value(v: &toml_edit::Value, path: &str, offset: usize, best: &mut Option
             for (k, child) in t.iter() {
                 let child_path = join_key(path, k);
                 let start = t.key(k).and_then(|k| k.span()).or_else(|| child.span());
-                let span = start.zip(child.span()).map(|(a, b)| a.start.min(b.start)..b.end);
+                let span = start
+                    .zip(child.span())
+                    .map(|(a, b)| a.start.min(b.start)..b.end);
                 consider(span, &child_path, offset, best);
                 find_value(child, &child_path, offset, best);
             }
@@ -231,7 +250,11 @@ fn split_key(key: &str) -> Vec<Seg> {
 
 /// 1-based line of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -250,7 +273,10 @@ mod tests {
 
     #[test]
     fn suggests_nearest_name() {
-        assert_eq!(nearest("alipy", ["alipay", "wechat_pay"]), Some("alipay".into()));
+        assert_eq!(
+            nearest("alipy", ["alipay", "wechat_pay"]),
+            Some("alipay".into())
+        );
         assert_eq!(nearest("zzz", ["alipay", "wechat_pay"]), None);
     }
 }

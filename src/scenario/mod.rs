@@ -99,7 +99,11 @@ impl Plan {
         }
         let reps = self.replicates;
         let master = self.source.seed;
-        let crn = self.source.sweep.as_ref().is_some_and(|s| s.common_random_numbers);
+        let crn = self
+            .source
+            .sweep
+            .as_ref()
+            .is_some_and(|s| s.common_random_numbers);
         self.runs = self
             .points
             .iter()
@@ -114,7 +118,10 @@ impl Plan {
             .collect();
         use sha2::Digest;
         let text = format!("{}\n#seed={master}\n#replicates={reps}", self.hash);
-        self.hash = sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        self.hash = sha2::Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         self
     }
 }
@@ -153,8 +160,10 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     };
     // Syntax first (the table), then the schema: a syntax error is then never mistaken for a
     // schema one.
-    let table: toml::Table = toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, true)]))?;
-    let source: ScenarioFile = toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, false)]))?;
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, true)]))?;
+    let source: ScenarioFile =
+        toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, false)]))?;
 
     let sweep = source.sweep.clone().unwrap_or_default();
     let replicates = sweep.replicates.unwrap_or(source.replicates);
@@ -163,7 +172,11 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     // Cartesian product over zip groups, first axis slowest.
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, a) in axes.iter().enumerate() {
-        match a.zip.as_ref().and_then(|z| groups.iter().position(|g| axes[g[0]].zip.as_ref() == Some(z))) {
+        match a.zip.as_ref().and_then(|z| {
+            groups
+                .iter()
+                .position(|g| axes[g[0]].zip.as_ref() == Some(z))
+        }) {
             Some(g) => groups[g].push(i),
             None => groups.push(vec![i]),
         }
@@ -180,7 +193,9 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
                     axes[g[0]].path,
                     axes[bad].values.len()
                 ),
-                suggestion: Some("parameters in one zip group need the same number of values".into()),
+                suggestion: Some(
+                    "parameters in one zip group need the same number of values".into(),
+                ),
             });
             continue;
         }
@@ -226,7 +241,12 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     }
     if replicates == 0 {
         problems.push(Problem {
-            key: if sweep.replicates.is_some() { "sweep.replicates" } else { "replicates" }.into(),
+            key: if sweep.replicates.is_some() {
+                "sweep.replicates"
+            } else {
+                "replicates"
+            }
+            .into(),
             line: None,
             message: "0 replicates; expected at least 1".into(),
             suggestion: None,
@@ -263,7 +283,11 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         let label = if params.is_empty() {
             "base".to_string()
         } else {
-            params.iter().map(|(c, v)| format!("{c}={v}")).collect::<Vec<_>>().join(", ")
+            params
+                .iter()
+                .map(|(c, v)| format!("{c}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let sf: ScenarioFile = match toml::Value::Table(t).try_into() {
             Ok(sf) => sf,
@@ -295,16 +319,20 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     let mut swept: Vec<(Problem, String, usize)> = Vec::new();
     for (label, swept_axes, ps) in failed {
         for mut p in ps {
-            let axis = swept_axes
-                .iter()
-                .copied()
-                .find(|&ai| set_keys[ai].as_deref().is_some_and(|k| key_under(&p.key, k)));
+            let axis = swept_axes.iter().copied().find(|&ai| {
+                set_keys[ai]
+                    .as_deref()
+                    .is_some_and(|k| key_under(&p.key, k))
+            });
             let everywhere = count[&(p.key.clone(), p.message.clone())] == resolved;
             if !axes.is_empty() && (axis.is_some() || !everywhere) {
                 if let Some(ai) = axis {
                     p.line = error::locate(text, &format!("sweep.param[{ai}].{}", axes[ai].source));
                 }
-                match swept.iter_mut().find(|(q, _, _)| q.key == p.key && q.message == p.message) {
+                match swept
+                    .iter_mut()
+                    .find(|(q, _, _)| q.key == p.key && q.message == p.message)
+                {
                     Some((_, _, n)) => *n += 1,
                     None => swept.push((p, label.clone(), 1)),
                 }
@@ -389,14 +417,20 @@ fn sweep_type_problems(
                 Some(s) => Problem {
                     key: format!("sweep.param[{ai}].path"),
                     line: None,
-                    message: format!("`{}` does not name a scenario key: {message}", axes[*ai].path),
+                    message: format!(
+                        "`{}` does not name a scenario key: {message}",
+                        axes[*ai].path
+                    ),
                     suggestion: Some(s),
                 },
                 None => Problem {
                     key: format!("sweep.param[{ai}].{}", axes[*ai].source),
                     line: None,
                     message: format!("at sweep point {label}: {message}"),
-                    suggestion: Some(format!("a swept value must have the type of the key it sets (`{}`)", axes[*ai].path)),
+                    suggestion: Some(format!(
+                        "a swept value must have the type of the key it sets (`{}`)",
+                        axes[*ai].path
+                    )),
                 },
             });
         }
@@ -443,7 +477,11 @@ fn sweep_axes(s: &schema::Sweep) -> (Vec<Axis>, Vec<Problem>) {
         let values = match (&p.values, &p.range) {
             (Some(v), None) if !v.is_empty() => v.clone(),
             (None, Some(r)) => {
-                if r.steps == 0 || r.steps as u64 > MAX_POINTS || !r.start.is_finite() || !r.stop.is_finite() {
+                if r.steps == 0
+                    || r.steps as u64 > MAX_POINTS
+                    || !r.start.is_finite()
+                    || !r.stop.is_finite()
+                {
                     bad(
                         ".range",
                         format!(
@@ -466,19 +504,40 @@ fn sweep_axes(s: &schema::Sweep) -> (Vec<Axis>, Vec<Problem>) {
                     .collect()
             }
             _ => {
-                bad("", "expected exactly one of `values` (a non-empty list) or `range`".into(), Some("values = [0.1, 0.2] or range = { start = 0, stop = 1, steps = 5 }".into()));
+                bad(
+                    "",
+                    "expected exactly one of `values` (a non-empty list) or `range`".into(),
+                    Some(
+                        "values = [0.1, 0.2] or range = { start = 0, stop = 1, steps = 5 }".into(),
+                    ),
+                );
                 continue;
             }
         };
-        let column = p.column.clone().unwrap_or_else(|| p.path.replace('.', "__"));
+        let column = p
+            .column
+            .clone()
+            .unwrap_or_else(|| p.path.replace('.', "__"));
         if axes.iter().any(|a: &Axis| a.column == column) {
-            let sub = if p.column.is_some() { ".column" } else { ".path" };
-            bad(sub, format!("column `{column}` is swept twice; expected each column once"), Some("give one of them another `column` name".into()));
+            let sub = if p.column.is_some() {
+                ".column"
+            } else {
+                ".path"
+            };
+            bad(
+                sub,
+                format!("column `{column}` is swept twice; expected each column once"),
+                Some("give one of them another `column` name".into()),
+            );
             continue;
         }
         axes.push(Axis {
             path: p.path.clone(),
-            source: if p.values.is_some() { "values" } else { "range" },
+            source: if p.values.is_some() {
+                "values"
+            } else {
+                "range"
+            },
             column,
             values,
             zip: p.zip.clone(),
@@ -501,10 +560,17 @@ fn param_value(v: &toml::Value) -> ParamValue {
 /// `ecosystems`) the second segment is an entity name; a list absent from the file is filled
 /// with the §7 defaults first so that a default entity can be swept. Returns the key it set
 /// as problems name it, e.g. `platforms[0].commission`.
-fn set_path(t: &mut toml::Table, path: &str, v: toml::Value) -> Result<String, (String, Option<String>)> {
+fn set_path(
+    t: &mut toml::Table,
+    path: &str,
+    v: toml::Value,
+) -> Result<String, (String, Option<String>)> {
     let segs: Vec<&str> = path.split('.').collect();
     if segs.iter().any(|s| s.is_empty()) {
-        return Err((format!("`{path}` is not a dotted key path"), Some("for example `policy.tau` or `platforms.taobao.commission`".into())));
+        return Err((
+            format!("`{path}` is not a dotted key path"),
+            Some("for example `policy.tau` or `platforms.taobao.commission`".into()),
+        ));
     }
     let top = segs[0];
     if ["platforms", "wallets", "ecosystems"].contains(&top) {
@@ -565,24 +631,44 @@ fn toml_problem(text: &str, e: &toml::de::Error, syntax: bool) -> Problem {
     let suggestion = unknown_field_suggestion(&msg);
     let mut key = offset.map(|o| key_at(text, o)).unwrap_or_default();
     // serde reports a missing field at its table: name the field.
-    if let Some(field) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-        key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+    if let Some(field) = msg
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
+        key = if key.is_empty() {
+            field.to_string()
+        } else {
+            format!("{key}.{field}")
+        };
     }
     Problem {
         key,
         line,
-        message: if syntax { format!("invalid TOML: {msg}") } else { msg },
+        message: if syntax {
+            format!("invalid TOML: {msg}")
+        } else {
+            msg
+        },
         suggestion,
     }
 }
 
 /// A toml/serde message on one line, with Rust type names in words.
 fn plain_message(msg: &str) -> String {
-    let mut out = msg.trim().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+    let mut out = msg
+        .trim()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
     for (rust, words) in [
         ("expected u8", "expected a whole number from 0 to 255"),
         ("expected u16", "expected a whole number from 0 to 65535"),
-        ("expected u32", "expected a whole number from 0 to 4294967295"),
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
         ("expected u64", "expected a whole number ≥ 0"),
         ("expected usize", "expected a whole number ≥ 0"),
         ("expected i32", "expected a whole number"),
@@ -668,7 +754,13 @@ fn key_at(text: &str, offset: usize) -> String {
     if line.starts_with('[') {
         return header.unwrap_or_default();
     }
-    let own = line.split('=').next().unwrap_or("").trim().trim_matches('"').to_string();
+    let own = line
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_matches('"')
+        .to_string();
     match header {
         Some(h) if !own.is_empty() => format!("{h}.{own}"),
         Some(h) => h,

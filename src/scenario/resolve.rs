@@ -8,38 +8,63 @@ use std::path::Path;
 
 /// The §7 ecosystems.
 pub fn default_ecosystems() -> Vec<Ecosystem> {
-    [("ali", 0.45, "taobao"), ("tencent", 0.40, "jd"), ("bytedance", 0.15, "douyin")]
-        .iter()
-        .map(|&(n, s, m)| Ecosystem {
-            name: n.into(),
-            population_share: s,
-            main_marketplace: Some(m.into()),
-        })
-        .collect()
+    [
+        ("ali", 0.45, "taobao"),
+        ("tencent", 0.40, "jd"),
+        ("bytedance", 0.15, "douyin"),
+    ]
+    .iter()
+    .map(|&(n, s, m)| Ecosystem {
+        name: n.into(),
+        population_share: s,
+        main_marketplace: Some(m.into()),
+    })
+    .collect()
 }
 
 /// The §7 platforms.
 pub fn default_platforms() -> Vec<Platform> {
-    let p = |name: &str, owner: &str, roles: &[&str], c: f64, a: f64, j: f64, f: f64, reach: f64| Platform {
-        name: name.into(),
-        owner: owner.into(),
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-        commission: c,
-        appeal: a,
-        join_cost: j,
-        listing_fee: f,
-        reach,
-        exclusive: false,
-        accepts: None,
-    };
+    let p =
+        |name: &str, owner: &str, roles: &[&str], c: f64, a: f64, j: f64, f: f64, reach: f64| {
+            Platform {
+                name: name.into(),
+                owner: owner.into(),
+                roles: roles.iter().map(|r| r.to_string()).collect(),
+                commission: c,
+                appeal: a,
+                join_cost: j,
+                listing_fee: f,
+                reach,
+                exclusive: false,
+                accepts: None,
+            }
+        };
     vec![
         p("taobao", "ali", &["commerce"], 0.03, 0.5, 1.0, 100.0, 0.0),
         p("tmall", "ali", &["commerce"], 0.05, 0.3, 1.0, 100.0, 0.0),
         p("eleme", "ali", &["commerce"], 0.15, 0.0, 1.0, 100.0, 0.0),
         p("weibo", "ali", &["social"], 0.0, 0.0, 1.0, 0.0, 0.3),
-        p("wechat", "tencent", &["social", "commerce"], 0.01, 0.0, 0.5, 50.0, 0.9),
+        p(
+            "wechat",
+            "tencent",
+            &["social", "commerce"],
+            0.01,
+            0.0,
+            0.5,
+            50.0,
+            0.9,
+        ),
         p("jd", "tencent", &["commerce"], 0.05, 0.3, 1.0, 100.0, 0.0),
-        p("douyin", "bytedance", &["social", "commerce"], 0.05, 0.2, 1.0, 100.0, 0.6),
+        p(
+            "douyin",
+            "bytedance",
+            &["social", "commerce"],
+            0.05,
+            0.2,
+            1.0,
+            100.0,
+            0.6,
+        ),
     ]
 }
 
@@ -67,7 +92,12 @@ struct Checker {
 }
 
 impl Checker {
-    fn push(&mut self, key: impl Into<String>, message: impl Into<String>, suggestion: Option<String>) {
+    fn push(
+        &mut self,
+        key: impl Into<String>,
+        message: impl Into<String>,
+        suggestion: Option<String>,
+    ) {
         self.problems.push(Problem {
             key: key.into(),
             line: None,
@@ -77,12 +107,20 @@ impl Checker {
     }
     fn prob(&mut self, key: &str, v: f64) {
         if !(0.0..=1.0).contains(&v) {
-            self.push(key, format!("{v} is not a probability; expected a number in [0, 1]"), None);
+            self.push(
+                key,
+                format!("{v} is not a probability; expected a number in [0, 1]"),
+                None,
+            );
         }
     }
     fn nonneg(&mut self, key: &str, v: f64) {
         if !(v >= 0.0 && v.is_finite()) {
-            self.push(key, format!("{v} is negative or not finite; expected a number ≥ 0"), None);
+            self.push(
+                key,
+                format!("{v} is negative or not finite; expected a number ≥ 0"),
+                None,
+            );
         }
     }
     fn positive(&mut self, key: &str, v: f64) {
@@ -111,7 +149,14 @@ impl Checker {
         self.lookup_in(key, what, name, names, &expected)
     }
     /// Index of `name` in `names`, or a problem saying it expected `expected`.
-    fn lookup_in(&mut self, key: &str, what: &str, name: &str, names: &[&str], expected: &str) -> Option<usize> {
+    fn lookup_in(
+        &mut self,
+        key: &str,
+        what: &str,
+        name: &str,
+        names: &[&str],
+        expected: &str,
+    ) -> Option<usize> {
         match names.iter().position(|n| *n == name) {
             Some(i) => Some(i),
             None => {
@@ -129,11 +174,17 @@ impl Checker {
 /// Resolves and checks a parsed scenario. `base_dir` is the scenario file's folder (for
 /// relative paths). On failure returns every problem found, with keys but no lines yet.
 pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Problem>> {
-    let mut ck = Checker { problems: Vec::new() };
+    let mut ck = Checker {
+        problems: Vec::new(),
+    };
     let c = &f.consumers;
 
     if f.steps == 0 || f.steps > 65_535 {
-        ck.push("steps", format!("{} steps; expected between 1 and 65535", f.steps), None);
+        ck.push(
+            "steps",
+            format!("{} steps; expected between 1 and 65535", f.steps),
+            None,
+        );
     }
     if f.replicates == 0 {
         ck.push("replicates", "0 replicates; expected at least 1", None);
@@ -153,7 +204,11 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         }
     };
     if c.count == 0 || c.count > u32::MAX as u64 - 1 {
-        ck.push("consumers.count", format!("{} consumers; expected between 1 and 4294967294", c.count), None);
+        ck.push(
+            "consumers.count",
+            format!("{} consumers; expected between 1 and 4294967294", c.count),
+            None,
+        );
     }
     ck.nonneg("consumers.home_bias", c.home_bias);
     ck.finite("consumers.loyalty", c.loyalty);
@@ -172,7 +227,11 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
     let m = &f.merchants;
     let merchant_count = m.count.unwrap_or((c.count / 10).max(1));
     if merchant_count == 0 || merchant_count > u32::MAX as u64 - 1 {
-        ck.push("merchants.count", format!("{merchant_count} merchants; expected between 1 and 4294967294"), None);
+        ck.push(
+            "merchants.count",
+            format!("{merchant_count} merchants; expected between 1 and 4294967294"),
+            None,
+        );
     }
     ck.nonneg("merchants.sigma_q", m.sigma_q);
     ck.positive("merchants.price_median", m.price_median);
@@ -195,17 +254,36 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         ck.nonneg(&format!("links.channel_weights.{k}"), v);
     }
     if !(w.dm + w.group + w.feed > 0.0) {
-        ck.push("links.channel_weights", "all channel weights are 0; expected a positive sum", None);
+        ck.push(
+            "links.channel_weights",
+            "all channel weights are 0; expected a positive sum",
+            None,
+        );
     }
     ck.prob("links.feed_view_prob", l.feed_view_prob);
     if l.inbox_capacity > 255 {
-        ck.push("links.inbox_capacity", format!("{}; expected at most 255", l.inbox_capacity), None);
+        ck.push(
+            "links.inbox_capacity",
+            format!("{}; expected at most 255", l.inbox_capacity),
+            None,
+        );
     }
     if l.group_size > 64 {
-        ck.push("links.group_size", format!("{}; expected at most 64 recipients per group share", l.group_size), None);
+        ck.push(
+            "links.group_size",
+            format!(
+                "{}; expected at most 64 recipients per group share",
+                l.group_size
+            ),
+            None,
+        );
     }
     if l.k_search > 1000 {
-        ck.push("links.k_search", format!("{}; expected at most 1000", l.k_search), None);
+        ck.push(
+            "links.k_search",
+            format!("{}; expected at most 1000", l.k_search),
+            None,
+        );
     }
 
     let r = &f.revision;
@@ -219,26 +297,59 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
     ck.nonneg("policy.token_penalty", p.token_penalty);
 
     // Entities: the §7 world when a list is absent.
-    let ecos = if f.ecosystems.is_empty() { default_ecosystems() } else { f.ecosystems.clone() };
-    let plats = if f.platforms.is_empty() { default_platforms() } else { f.platforms.clone() };
-    let wals = if f.wallets.is_empty() { default_wallets() } else { f.wallets.clone() };
+    let ecos = if f.ecosystems.is_empty() {
+        default_ecosystems()
+    } else {
+        f.ecosystems.clone()
+    };
+    let plats = if f.platforms.is_empty() {
+        default_platforms()
+    } else {
+        f.platforms.clone()
+    };
+    let wals = if f.wallets.is_empty() {
+        default_wallets()
+    } else {
+        f.wallets.clone()
+    };
     if ecos.len() > 16 {
-        ck.push("ecosystems", format!("{} ecosystems; at most 16 are supported", ecos.len()), None);
+        ck.push(
+            "ecosystems",
+            format!("{} ecosystems; at most 16 are supported", ecos.len()),
+            None,
+        );
     }
     if plats.len() > 64 {
-        ck.push("platforms", format!("{} platforms; at most 64 are supported", plats.len()), None);
+        ck.push(
+            "platforms",
+            format!("{} platforms; at most 64 are supported", plats.len()),
+            None,
+        );
     }
     if wals.len() > 16 {
-        ck.push("wallets", format!("{} wallets; at most 16 are supported", wals.len()), None);
+        ck.push(
+            "wallets",
+            format!("{} wallets; at most 16 are supported", wals.len()),
+            None,
+        );
     }
     for (list, names) in [
-        ("ecosystems", ecos.iter().map(|e| e.name.as_str()).collect::<Vec<_>>()),
+        (
+            "ecosystems",
+            ecos.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        ),
         ("platforms", plats.iter().map(|e| e.name.as_str()).collect()),
         ("wallets", wals.iter().map(|e| e.name.as_str()).collect()),
     ] {
         for (i, n) in names.iter().enumerate() {
-            if n.is_empty() || n.contains(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')) {
-                ck.push(format!("{list}[{i}].name"), format!("`{n}` is not a valid name; expected letters, digits, `_` or `-`"), None);
+            if n.is_empty()
+                || n.contains(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'))
+            {
+                ck.push(
+                    format!("{list}[{i}].name"),
+                    format!("`{n}` is not a valid name; expected letters, digits, `_` or `-`"),
+                    None,
+                );
             } else if names[..i].contains(n) {
                 ck.push(
                     format!("{list}[{i}].name"),
@@ -254,16 +365,26 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
 
     let mut share_sum = 0.0;
     for (i, e) in ecos.iter().enumerate() {
-        ck.nonneg(&format!("ecosystems[{i}].population_share"), e.population_share);
+        ck.nonneg(
+            &format!("ecosystems[{i}].population_share"),
+            e.population_share,
+        );
         share_sum += e.population_share.max(0.0);
     }
     if !(share_sum > 0.0) {
-        ck.push("ecosystems", "population shares sum to 0; expected a positive sum", None);
+        ck.push(
+            "ecosystems",
+            "population shares sum to 0; expected a positive sum",
+            None,
+        );
     }
 
     let mut wallets = Vec::new();
     for (i, wl) in wals.iter().enumerate() {
-        let owner = wl.owner.as_ref().and_then(|o| ck.lookup(&format!("wallets[{i}].owner"), "ecosystem", o, &eco_names));
+        let owner = wl
+            .owner
+            .as_ref()
+            .and_then(|o| ck.lookup(&format!("wallets[{i}].owner"), "ecosystem", o, &eco_names));
         ck.rate(&format!("wallets[{i}].fee"), wl.fee);
         ck.finite(&format!("wallets[{i}].adoption_cost"), wl.adoption_cost);
         ck.finite(&format!("wallets[{i}].convenience"), wl.convenience);
@@ -282,18 +403,28 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
     let mut platforms = Vec::new();
     for (i, pl) in plats.iter().enumerate() {
         let key = |k: &str| format!("platforms[{i}].{k}");
-        let owner = ck.lookup(&key("owner"), "ecosystem", &pl.owner, &eco_names).unwrap_or(0);
+        let owner = ck
+            .lookup(&key("owner"), "ecosystem", &pl.owner, &eco_names)
+            .unwrap_or(0);
         let mut social = false;
         let mut commerce = false;
         for role in &pl.roles {
             match role.as_str() {
                 "social" => social = true,
                 "commerce" => commerce = true,
-                other => ck.push(key("roles"), format!("unknown role `{other}`; expected `social` or `commerce`"), Some(suggest(other, ["social", "commerce"]))),
+                other => ck.push(
+                    key("roles"),
+                    format!("unknown role `{other}`; expected `social` or `commerce`"),
+                    Some(suggest(other, ["social", "commerce"])),
+                ),
             }
         }
         if pl.roles.is_empty() {
-            ck.push(key("roles"), "no roles; expected at least one of `social`, `commerce`", None);
+            ck.push(
+                key("roles"),
+                "no roles; expected at least one of `social`, `commerce`",
+                None,
+            );
         }
         ck.rate(&key("commission"), pl.commission);
         ck.finite(&key("appeal"), pl.appeal);
@@ -316,7 +447,9 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                     .iter()
                     .enumerate()
                     .filter(|(_, w)| w.owner.is_none() || w.owner == Some(owner))
-                    .fold(0u16, |b, (wi, _)| b | 1u16.checked_shl(wi as u32).unwrap_or(0)),
+                    .fold(0u16, |b, (wi, _)| {
+                        b | 1u16.checked_shl(wi as u32).unwrap_or(0)
+                    }),
             },
         };
         platforms.push(PlatformSpec {
@@ -334,21 +467,45 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         });
     }
     if !["house", "interoperable"].contains(&p.wallets.as_str()) {
-        ck.push("policy.wallets", format!("unknown preset `{}`; expected `house` or `interoperable`", p.wallets), Some(suggest(&p.wallets, ["house", "interoperable"])));
+        ck.push(
+            "policy.wallets",
+            format!(
+                "unknown preset `{}`; expected `house` or `interoperable`",
+                p.wallets
+            ),
+            Some(suggest(&p.wallets, ["house", "interoperable"])),
+        );
     }
     if !platforms.iter().any(|p| p.commerce) {
-        ck.push("platforms", "no commerce platform; expected at least one platform with role `commerce`", None);
+        ck.push(
+            "platforms",
+            "no commerce platform; expected at least one platform with role `commerce`",
+            None,
+        );
     }
     if !platforms.iter().any(|p| p.social && p.reach > 0.0) {
-        ck.push("platforms", "no social platform with reach > 0; every consumer needs a social home", Some("give a platform roles = [\"social\"] and reach = 1".into()));
+        ck.push(
+            "platforms",
+            "no social platform with reach > 0; every consumer needs a social home",
+            Some("give a platform roles = [\"social\"] and reach = 1".into()),
+        );
     }
-    let commerce_names: Vec<&str> = platforms.iter().filter(|p| p.commerce).map(|p| p.name.as_str()).collect();
+    let commerce_names: Vec<&str> = platforms
+        .iter()
+        .filter(|p| p.commerce)
+        .map(|p| p.name.as_str())
+        .collect();
 
     let mut ecosystems = Vec::new();
     for (i, e) in ecos.iter().enumerate() {
         let main = match &e.main_marketplace {
             Some(name) => {
-                let idx = ck.lookup(&format!("ecosystems[{i}].main_marketplace"), "commerce platform", name, &commerce_names);
+                let idx = ck.lookup(
+                    &format!("ecosystems[{i}].main_marketplace"),
+                    "commerce platform",
+                    name,
+                    &commerce_names,
+                );
                 idx.and_then(|ci| plat_names.iter().position(|n| *n == commerce_names[ci]))
                     .filter(|&pi| {
                         let ok = platforms[pi].owner == i;
@@ -396,15 +553,36 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         }
     };
     if !["walled", "dm_open", "open"].contains(&p.links.as_str()) {
-        ck.push("policy.links", format!("unknown preset `{}`; expected `walled`, `dm_open` or `open`", p.links), Some(suggest(&p.links, ["walled", "dm_open", "open"])));
+        ck.push(
+            "policy.links",
+            format!(
+                "unknown preset `{}`; expected `walled`, `dm_open` or `open`",
+                p.links
+            ),
+            Some(suggest(&p.links, ["walled", "dm_open", "open"])),
+        );
     }
     let mut link_open: Vec<[Vec<bool>; 3]> = (0..platforms.len())
         .map(|s| std::array::from_fn(|ch| (0..n_e).map(|e| preset_open(s, ch, e)).collect()))
         .collect();
-    let social_names: Vec<&str> = platforms.iter().filter(|p| p.social).map(|p| p.name.as_str()).collect();
+    let social_names: Vec<&str> = platforms
+        .iter()
+        .filter(|p| p.social)
+        .map(|p| p.name.as_str())
+        .collect();
     for (i, rule) in f.link_rules.iter().enumerate() {
         let key = format!("link_rules[{i}]");
-        if let Some(action) = link_action(&mut ck, &key, Some(&rule.social), Some(&rule.channel), Some(&rule.target), Some(&rule.state), &social_names, &plat_names, &eco_names) {
+        if let Some(action) = link_action(
+            &mut ck,
+            &key,
+            Some(&rule.social),
+            Some(&rule.channel),
+            Some(&rule.target),
+            Some(&rule.state),
+            &social_names,
+            &plat_names,
+            &eco_names,
+        ) {
             apply_link(&mut link_open, &platforms, &action);
         }
     }
@@ -416,28 +594,53 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         let announced = match (ev.step, &ev.date) {
             (Some(s), None) => Some(s),
             (None, Some(d)) => match parse_date(d) {
-                Some(days) => date_to_step(days, start_date, f.days_per_step.max(1), &mut ck, &key("date")),
+                Some(days) => date_to_step(
+                    days,
+                    start_date,
+                    f.days_per_step.max(1),
+                    &mut ck,
+                    &key("date"),
+                ),
                 None => {
-                    ck.push(key("date"), format!("`{d}` is not a date; expected YYYY-MM-DD"), None);
+                    ck.push(
+                        key("date"),
+                        format!("`{d}` is not a date; expected YYYY-MM-DD"),
+                        None,
+                    );
                     None
                 }
             },
             (Some(_), Some(_)) => {
-                ck.push(key("step"), "both `step` and `date` given; expected one of them", None);
+                ck.push(
+                    key("step"),
+                    "both `step` and `date` given; expected one of them",
+                    None,
+                );
                 None
             }
             (None, None) => {
-                ck.push(format!("events[{i}]"), "no `step` or `date`; expected one of them", Some("add step = 10 or date = \"2021-09-17\"".into()));
+                ck.push(
+                    format!("events[{i}]"),
+                    "no `step` or `date`; expected one of them",
+                    Some("add step = 10 or date = \"2021-09-17\"".into()),
+                );
                 None
             }
         };
         let mut approver = None;
         // The key that sets the step of effect, for messages about it.
-        let announce_key = key(if ev.step.is_none() && ev.date.is_some() { "date" } else { "step" });
+        let announce_key = key(if ev.step.is_none() && ev.date.is_some() {
+            "date"
+        } else {
+            "step"
+        });
         let mut effective_key = announce_key.clone();
         let effective = match (&ev.pending, announced) {
             (Some(pd), Some(a)) => {
-                approver = pd.approver.as_ref().and_then(|n| ck.lookup(&key("pending.approver"), "ecosystem", n, &eco_names));
+                approver = pd
+                    .approver
+                    .as_ref()
+                    .and_then(|n| ck.lookup(&key("pending.approver"), "ecosystem", n, &eco_names));
                 effective_key = key(match (pd.delay, pd.effective_step) {
                     (Some(_), _) => "pending.delay",
                     (None, Some(_)) => "pending.effective_step",
@@ -447,9 +650,19 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                     (Some(d), None, None) => Some(a.saturating_add(d)),
                     (None, Some(s), None) => Some(s),
                     (None, None, Some(d)) => match parse_date(d) {
-                        Some(days) => date_to_step(days, start_date, f.days_per_step.max(1), &mut ck, &key("pending.effective_date")),
+                        Some(days) => date_to_step(
+                            days,
+                            start_date,
+                            f.days_per_step.max(1),
+                            &mut ck,
+                            &key("pending.effective_date"),
+                        ),
                         None => {
-                            ck.push(key("pending.effective_date"), format!("`{d}` is not a date; expected YYYY-MM-DD"), None);
+                            ck.push(
+                                key("pending.effective_date"),
+                                format!("`{d}` is not a date; expected YYYY-MM-DD"),
+                                None,
+                            );
                             None
                         }
                     },
@@ -463,7 +676,11 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                         .filter(|(_, set)| *set)
                         .map(|(k, _)| format!("`{k}`"))
                         .collect();
-                        let what = if given.is_empty() { "none given".to_string() } else { format!("{} given", given.join(" and ")) };
+                        let what = if given.is_empty() {
+                            "none given".to_string()
+                        } else {
+                            format!("{} given", given.join(" and "))
+                        };
                         ck.push(
                             key("pending"),
                             format!("{what}; expected exactly one of `delay`, `effective_step`, `effective_date`"),
@@ -481,11 +698,33 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                 ck.push(effective_key.clone(), format!("takes effect at step {e}, before its announcement at step {a}; expected a step ≥ {a}"), None);
             }
             if e >= f.steps {
-                let k = if a >= f.steps { announce_key } else { effective_key };
-                ck.push(k, format!("takes effect at step {e}, after the last step {}", f.steps.saturating_sub(1)), Some(format!("increase `steps` above {e} or move the event earlier")));
+                let k = if a >= f.steps {
+                    announce_key
+                } else {
+                    effective_key
+                };
+                ck.push(
+                    k,
+                    format!(
+                        "takes effect at step {e}, after the last step {}",
+                        f.steps.saturating_sub(1)
+                    ),
+                    Some(format!(
+                        "increase `steps` above {e} or move the event earlier"
+                    )),
+                );
             }
         }
-        let action = event_action(&mut ck, i, ev, &social_names, &plat_names, &eco_names, &wal_names, &platforms);
+        let action = event_action(
+            &mut ck,
+            i,
+            ev,
+            &social_names,
+            &plat_names,
+            &eco_names,
+            &wal_names,
+            &platforms,
+        );
         if let (Some(a), Some(e), Some(action)) = (announced, effective, action) {
             events.push(EventSpec {
                 announced: a,
@@ -503,14 +742,31 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         "communities" => {
             ck.positive("graph.mean_degree", g.mean_degree);
             if g.community_size < 2 {
-                ck.push("graph.community_size", format!("{}; expected at least 2", g.community_size), None);
+                ck.push(
+                    "graph.community_size",
+                    format!("{}; expected at least 2", g.community_size),
+                    None,
+                );
             }
             ck.prob("graph.inside_share", g.inside_share);
             ck.prob("graph.homophily", g.homophily);
             if g.mean_degree * g.inside_share > (g.community_size.max(2) - 1) as f64 {
-                ck.push("graph.mean_degree", format!("{} ties inside a community of {} are impossible", g.mean_degree * g.inside_share, g.community_size), Some("raise community_size or lower inside_share".into()));
+                ck.push(
+                    "graph.mean_degree",
+                    format!(
+                        "{} ties inside a community of {} are impossible",
+                        g.mean_degree * g.inside_share,
+                        g.community_size
+                    ),
+                    Some("raise community_size or lower inside_share".into()),
+                );
             }
-            GraphSpec::Communities { mean_degree: g.mean_degree, size: g.community_size.max(2), inside_share: g.inside_share, homophily: g.homophily }
+            GraphSpec::Communities {
+                mean_degree: g.mean_degree,
+                size: g.community_size.max(2),
+                inside_share: g.inside_share,
+                homophily: g.homophily,
+            }
         }
         "small_world" => {
             let d = g.mean_degree.round();
@@ -523,7 +779,10 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                 );
             }
             ck.prob("graph.rewire", g.rewire);
-            GraphSpec::SmallWorld { mean_degree: d.max(2.0) as u32, rewire: g.rewire }
+            GraphSpec::SmallWorld {
+                mean_degree: d.max(2.0) as u32,
+                rewire: g.rewire,
+            }
         }
         "edge_list" => {
             if g.path.is_empty() {
@@ -535,13 +794,20 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             }
             let path = base_dir.join(&g.path);
             if !g.path.is_empty() && !path.is_file() {
-                ck.push("graph.path", format!("file `{}` not found", path.display()), Some("paths are relative to the scenario file".into()));
+                ck.push(
+                    "graph.path",
+                    format!("file `{}` not found", path.display()),
+                    Some("paths are relative to the scenario file".into()),
+                );
             }
             GraphSpec::EdgeList { path }
         }
         other => {
             ck.push("graph.generator", format!("unknown generator `{other}`; expected `communities`, `small_world` or `edge_list`"), Some(suggest(other, ["communities", "small_world", "edge_list"])));
-            GraphSpec::SmallWorld { mean_degree: 2, rewire: 0.0 }
+            GraphSpec::SmallWorld {
+                mean_degree: 2,
+                rewire: 0.0,
+            }
         }
     };
     let d = match &graph {
@@ -550,10 +816,18 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         GraphSpec::EdgeList { .. } => 0.0,
     };
     if c.count > 0 && d >= c.count as f64 {
-        ck.push("graph.mean_degree", format!("mean degree {d} needs more than {} consumers", c.count), None);
+        ck.push(
+            "graph.mean_degree",
+            format!("mean degree {d} needs more than {} consumers", c.count),
+            None,
+        );
     }
     if l.inbox_ttl == 0 {
-        ck.push("links.inbox_ttl", "0; expected at least 1 step (a link must live until the next step)", None);
+        ck.push(
+            "links.inbox_ttl",
+            "0; expected at least 1 step (a link must live until the next step)",
+            None,
+        );
     }
 
     if !ck.problems.is_empty() {
@@ -614,16 +888,29 @@ fn date_to_step(days: i64, start: i64, per: u32, ck: &mut Checker, key: &str) ->
 }
 
 fn default_label(ev: &Event) -> String {
-    let parts: Vec<&str> = [&ev.social, &ev.channel, &ev.target, &ev.state, &ev.platform, &ev.wallet]
-        .iter()
-        .filter_map(|o| o.as_deref())
-        .collect();
+    let parts: Vec<&str> = [
+        &ev.social,
+        &ev.channel,
+        &ev.target,
+        &ev.state,
+        &ev.platform,
+        &ev.wallet,
+    ]
+    .iter()
+    .filter_map(|o| o.as_deref())
+    .collect();
     format!("{} {}", ev.kind, parts.join(" "))
 }
 
 /// Applies a link action to a rule table.
 pub fn apply_link(open: &mut [[Vec<bool>; 3]], platforms: &[PlatformSpec], action: &Action) {
-    if let Action::Link { social, channel, target, open: state } = action {
+    if let Action::Link {
+        social,
+        channel,
+        target,
+        open: state,
+    } = action
+    {
         for (s, rules) in open.iter_mut().enumerate() {
             if !platforms[s].social || social.is_some_and(|x| x != s) {
                 continue;
@@ -656,7 +943,11 @@ fn link_action(
 ) -> Option<Action> {
     let social = match social.map(String::as_str) {
         None => {
-            ck.push(format!("{key}.social"), "missing; expected a social platform name or `*`", None);
+            ck.push(
+                format!("{key}.social"),
+                "missing; expected a social platform name or `*`",
+                None,
+            );
             return None;
         }
         Some("*") => None,
@@ -667,7 +958,13 @@ fn link_action(
     };
     let channel = match channel.map(String::as_str).unwrap_or("*") {
         "*" => None,
-        n => Some(ck.lookup_in(&format!("{key}.channel"), "channel", n, &CHANNELS, "`dm`, `group`, `feed` or `*`")?),
+        n => Some(ck.lookup_in(
+            &format!("{key}.channel"),
+            "channel",
+            n,
+            &CHANNELS,
+            "`dm`, `group`, `feed` or `*`",
+        )?),
     };
     let target = match target.map(String::as_str).unwrap_or("*") {
         "*" => None,
@@ -677,19 +974,41 @@ fn link_action(
         Some("open") => true,
         Some("blocked") => false,
         Some(other) => {
-            ck.push(format!("{key}.state"), format!("unknown state `{other}`; expected `open` or `blocked`"), Some(suggest(other, ["open", "blocked"])));
+            ck.push(
+                format!("{key}.state"),
+                format!("unknown state `{other}`; expected `open` or `blocked`"),
+                Some(suggest(other, ["open", "blocked"])),
+            );
             return None;
         }
         None => {
-            ck.push(format!("{key}.state"), "missing; expected `open` or `blocked`", None);
+            ck.push(
+                format!("{key}.state"),
+                "missing; expected `open` or `blocked`",
+                None,
+            );
             return None;
         }
     };
-    Some(Action::Link { social, channel, target, open })
+    Some(Action::Link {
+        social,
+        channel,
+        target,
+        open,
+    })
 }
 
 const EVENT_KINDS: [&str; 10] = [
-    "link", "accept", "reject", "tau", "token_penalty", "commission", "listing_fee", "join_cost", "wallet_fee", "exclusive",
+    "link",
+    "accept",
+    "reject",
+    "tau",
+    "token_penalty",
+    "commission",
+    "listing_fee",
+    "join_cost",
+    "wallet_fee",
+    "exclusive",
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -712,36 +1031,66 @@ fn event_action(
                 None
             }
             None => {
-                ck.push(key("value"), format!("missing; a `{}` event needs a value", ev.kind), None);
+                ck.push(
+                    key("value"),
+                    format!("missing; a `{}` event needs a value", ev.kind),
+                    None,
+                );
                 None
             }
         }
     };
     let platform = |ck: &mut Checker, commerce_only: bool| -> Option<usize> {
         let Some(name) = &ev.platform else {
-            ck.push(key("platform"), format!("missing; a `{}` event needs a platform", ev.kind), None);
+            ck.push(
+                key("platform"),
+                format!("missing; a `{}` event needs a platform", ev.kind),
+                None,
+            );
             return None;
         };
         let pi = ck.lookup(&key("platform"), "platform", name, plat_names)?;
         if commerce_only && !platforms[pi].commerce {
-            ck.push(key("platform"), format!("`{name}` is not a commerce platform"), None);
+            ck.push(
+                key("platform"),
+                format!("`{name}` is not a commerce platform"),
+                None,
+            );
             return None;
         }
         Some(pi)
     };
     let wallet = |ck: &mut Checker| -> Option<usize> {
         let Some(name) = &ev.wallet else {
-            ck.push(key("wallet"), format!("missing; a `{}` event needs a wallet", ev.kind), None);
+            ck.push(
+                key("wallet"),
+                format!("missing; a `{}` event needs a wallet", ev.kind),
+                None,
+            );
             return None;
         };
         ck.lookup(&key("wallet"), "wallet", name, wal_names)
     };
     match ev.kind.as_str() {
-        "link" => link_action(ck, &format!("events[{i}]"), ev.social.as_ref(), ev.channel.as_ref(), ev.target.as_ref(), ev.state.as_ref(), social_names, plat_names, eco_names),
+        "link" => link_action(
+            ck,
+            &format!("events[{i}]"),
+            ev.social.as_ref(),
+            ev.channel.as_ref(),
+            ev.target.as_ref(),
+            ev.state.as_ref(),
+            social_names,
+            plat_names,
+            eco_names,
+        ),
         "accept" | "reject" => {
             let p = platform(ck, true);
             let w = wallet(ck);
-            Some(Action::Accept { platform: p?, wallet: w?, accept: ev.kind == "accept" })
+            Some(Action::Accept {
+                platform: p?,
+                wallet: w?,
+                accept: ev.kind == "accept",
+            })
         }
         "tau" => {
             let v = value(ck)?;
@@ -782,7 +1131,14 @@ fn event_action(
             Some(Action::Exclusive(p?, v != 0.0))
         }
         other => {
-            ck.push(key("kind"), format!("unknown event kind `{other}`; expected one of {}", EVENT_KINDS.join(", ")), Some(suggest(other, EVENT_KINDS)));
+            ck.push(
+                key("kind"),
+                format!(
+                    "unknown event kind `{other}`; expected one of {}",
+                    EVENT_KINDS.join(", ")
+                ),
+                Some(suggest(other, EVENT_KINDS)),
+            );
             None
         }
     }
