@@ -89,7 +89,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# submit_wait NAME ARRAY_JOB MERGE_JOB: waits for both jobs; fails unless both COMPLETED.
+# wait_jobs WHAT JOBID...: waits for the jobs; fails unless all ended COMPLETED.
 wait_jobs() {
     local what="$1" t0=$SECONDS rc=0
     shift
@@ -103,7 +103,7 @@ wait_jobs() {
     esac
 }
 
-# same_as_single WHEN: the merged folder equals the one-machine run.
+# same_as_single WHAT: the merged folder equals the one-machine run.
 same_as_single() {
     local what="$1" rc=0
     "$BIN" check "$TMP/sharded" --baseline "$TMP/single" --mode exact >"$TMP/check.txt" 2>&1 || rc=$?
@@ -121,7 +121,13 @@ same_as_single() {
 # Readable by slurmd and the jobs (root on this node): an absolute path on the local disk.
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/gardengate-e2e.XXXXXX")" || exit 2
 chmod 0755 "$TMP"
-log "binary $BIN ($("$BIN" --version)); work folder $TMP"
+# Snapshot the binary (hard link, else copy): a concurrent `cargo build` replacing
+# target/release/gardengate must not make the shards, the merge and the one-machine run
+# use different builds. The sbatch scripts name this path (the binary's current_exe).
+mkdir -p "$TMP/bin"
+ln "$BIN" "$TMP/bin/gardengate" 2>/dev/null || cp "$BIN" "$TMP/bin/gardengate" || fail "cannot copy $BIN"
+BIN="$TMP/bin/gardengate"
+log "binary $ROOT/target/release/gardengate ($("$BIN" --version)); work folder $TMP"
 
 # ---------------------------------------------------------------- 1. cluster
 t0=$SECONDS

@@ -128,7 +128,7 @@ fn resume_after_kill_gives_the_same_data() {
         .spawn()
         .unwrap();
     let runs = cut.join("runs");
-    let finished = || std::fs::read_dir(&runs).map(|d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")).count()).unwrap_or(0);
+    let finished = || std::fs::read_dir(&runs).map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("run-") && e.path().extension().is_some_and(|x| x == "json")).count()).unwrap_or(0);
     let t0 = std::time::Instant::now();
     while finished() < 1 && t0.elapsed().as_secs() < 120 {
         std::thread::sleep(std::time::Duration::from_millis(20));

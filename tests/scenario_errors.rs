@@ -1063,17 +1063,3 @@ fn show_all_errors() {
         println!("## {}\n{shown}", case.name);
     }
 }
-
-#[test]
-#[ignore]
-fn tmp_shipped_scenarios_load() {
-    for e in std::fs::read_dir("experiments").unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "toml") {
-            match gardengate::scenario::load(&p) {
-                Ok(plan) => println!("{}: {} points, {} runs", p.display(), plan.points.len(), plan.runs.len()),
-                Err(e) => println!("{}: FAILED\n{e}", p.display()),
-            }
-        }
-    }
-}

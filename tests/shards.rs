@@ -194,7 +194,7 @@ fn shard_from_env_reads_the_array_index() {
         (o.status.success(), text)
     };
     let line = |text: &str| -> String {
-        text.lines().find_map(|l| l.strip_prefix("shard-from-env: ")).unwrap_or_else(|| panic!("no result line in:\n{text}")).to_string()
+        text.lines().find_map(|l| l.split_once("shard-from-env: ").map(|x| x.1)).unwrap_or_else(|| panic!("no result line in:\n{text}")).to_string()
     };
 
     // A resubmission of only shard 2 (`sbatch --array=2`): Slurm says the array has 1 task.

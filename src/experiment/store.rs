@@ -236,6 +236,15 @@ pub fn prepare(out: &Path, plan: &PlanRecord, keep: bool, force: bool) -> Result
             out.display()
         );
     }
+    // Temporary files of writes that a killed process left behind.
+    if let Ok(dir) = std::fs::read_dir(out.join("runs")) {
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".tmp") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     // Keep the shard count of an existing plan when running a shard of it.
     let mut rec = plan.clone();
     if let Ok(old) = PlanRecord::read(out) {
