@@ -94,7 +94,7 @@ wait_jobs() {
     local what="$1" t0=$SECONDS rc=0
     shift
     log "waiting for $what jobs $* (timeout ${WAIT_TIMEOUT}s)"
-    "${LOCAL[@]}" wait "$@" --timeout "$WAIT_TIMEOUT" --check || rc=$?
+    "${LOCAL[@]}" wait "$@" --timeout "$WAIT_TIMEOUT" --check >&2 || rc=$?
     case "$rc" in
         0) log "$what jobs done in $(elapsed "$t0")" ;;
         124) fail "$what jobs did not finish within ${WAIT_TIMEOUT}s" ;;

@@ -42,15 +42,33 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
     let m = sc.merchant_count as u64;
     let nw = sc.wallets.len() as u64;
     let nc = sc.platforms.iter().filter(|p| p.commerce).count() as u64;
-    let per_consumer = 1 + 1 + 4 + if sc.consumers.shop_beta.is_some() { 4 } else { 0 } + 2 * 2 + 1 + 8 * 2 + (nw + nc) * 2;
+    let per_consumer = 1
+        + 1
+        + 4
+        + if sc.consumers.shop_beta.is_some() {
+            4
+        } else {
+            0
+        }
+        + 2 * 2
+        + 1
+        + 8 * 2
+        + (nw + nc) * 2;
     let d = match &sc.graph {
         GraphSpec::Communities { mean_degree, .. } => *mean_degree,
         GraphSpec::SmallWorld { mean_degree, .. } => *mean_degree as f64,
-        GraphSpec::EdgeList { path } => std::fs::metadata(path).map(|md| md.len() as f64 / 6.0 * 2.0 / n.max(1) as f64).unwrap_or(20.0),
+        GraphSpec::EdgeList { path } => std::fs::metadata(path)
+            .map(|md| md.len() as f64 / 6.0 * 2.0 / n.max(1) as f64)
+            .unwrap_or(20.0),
     };
     let graph = (4.0 * d * n as f64) as u64 + 8 * (n + 1);
     // While the graph is built: per-node atomics and row lengths, plus the community sort.
-    let build_extra = 16 * n + if matches!(sc.graph, GraphSpec::Communities { .. }) { 24 * n } else { 0 };
+    let build_extra = 16 * n
+        + if matches!(sc.graph, GraphSpec::Communities { .. }) {
+            24 * n
+        } else {
+            0
+        };
     let merchants = m * (21 + 8 * nc) + m * 4 * 2;
     // Inbox, outboxes and chunk tallies: a few links per sharing consumer.
     let links = (n as f64 * sc.consumers.shop_prob * sc.links.share_prob * 4.0 * 16.0 * 3.0) as u64;
@@ -63,14 +81,22 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
 pub fn available_bytes() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+    line.split_whitespace()
+        .nth(1)?
+        .parse::<u64>()
+        .ok()
+        .map(|kb| kb * 1024)
 }
 
 /// Peak resident set size of this process (VmHWM), in bytes.
 pub fn peak_rss() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+    line.split_whitespace()
+        .nth(1)?
+        .parse::<u64>()
+        .ok()
+        .map(|kb| kb * 1024)
 }
 
 /// Refuses a scenario whose estimated peak does not fit in available memory.
@@ -125,36 +151,64 @@ pub fn describe_plan(plan: &Plan, threads: Option<usize>) -> String {
         }
     }
     for e in &sc.events {
-        let pend = if e.effective != e.announced { format!(" (announced at step {}, pending approval)", e.announced) } else { String::new() };
+        let pend = if e.effective != e.announced {
+            format!(" (announced at step {}, pending approval)", e.announced)
+        } else {
+            String::new()
+        };
         s.push_str(&format!(
             "  event at step {} ({}): {}{pend}\n",
             e.effective,
-            scenario::calendar::format_date(sc.start_date + e.effective as i64 * sc.days_per_step as i64),
+            scenario::calendar::format_date(
+                sc.start_date + e.effective as i64 * sc.days_per_step as i64
+            ),
             e.label
         ));
     }
-    let peak = plan.points.iter().map(|p| estimate_bytes(&p.scenario)).max().unwrap_or(0);
-    let work: f64 = plan.runs.iter().map(|r| {
-        let p = &plan.points[r.point_id as usize].scenario;
-        p.consumers.count as f64 * p.steps as f64
-    }).sum();
+    let peak = plan
+        .points
+        .iter()
+        .map(|p| estimate_bytes(&p.scenario))
+        .max()
+        .unwrap_or(0);
+    let work: f64 = plan
+        .runs
+        .iter()
+        .map(|r| {
+            let p = &plan.points[r.point_id as usize].scenario;
+            p.consumers.count as f64 * p.steps as f64
+        })
+        .sum();
     let secs = work / (RATE_PER_THREAD * threads as f64);
-    s.push_str(&format!("  estimated peak memory per run: {:.0} MiB", peak as f64 / (1u64 << 20) as f64));
+    s.push_str(&format!(
+        "  estimated peak memory per run: {:.0} MiB",
+        peak as f64 / (1u64 << 20) as f64
+    ));
     if let Some(a) = available_bytes() {
-        s.push_str(&format!(" (available: {:.0} MiB{})", a as f64 / (1u64 << 20) as f64, if peak > a { " — TOO LARGE" } else { "" }));
+        s.push_str(&format!(
+            " (available: {:.0} MiB{})",
+            a as f64 / (1u64 << 20) as f64,
+            if peak > a { " — TOO LARGE" } else { "" }
+        ));
     }
     s.push('\n');
-    s.push_str(&format!("  estimated time: {:.0} s with {threads} threads ({:.2e} consumer-steps)\n", secs.max(0.0), work));
+    s.push_str(&format!(
+        "  estimated time: {:.0} s with {threads} threads ({:.2e} consumer-steps)\n",
+        secs.max(0.0),
+        work
+    ));
     s
 }
 
 /// Runs the benchmark.
 pub fn run(a: BenchArgs) -> Result<i32, Failure> {
     let text = match &a.scenario {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| crate::cli::bad_input(format!("{}: {e}", p.display())))?,
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| crate::cli::bad_input(format!("{}: {e}", p.display())))?,
         None => String::new(),
     };
-    let mut file: scenario::ScenarioFile = toml::from_str(&text).map_err(|e| crate::cli::bad_input(e.to_string()))?;
+    let mut file: scenario::ScenarioFile =
+        toml::from_str(&text).map_err(|e| crate::cli::bad_input(e.to_string()))?;
     file.consumers.count = a.consumers;
     file.merchants.count = a.merchants.or(Some((a.consumers / 10).max(1)));
     file.steps = a.steps;
@@ -174,7 +228,12 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
         sim.run();
         let steps = t1.elapsed().as_secs_f64();
         let t2 = Instant::now();
-        let table = crate::metrics::table(&sc, &sim.tallies, sim.world.consumers.len() as u64, sim.world.merchants.len() as u64);
+        let table = crate::metrics::table(
+            &sc,
+            &sim.tallies,
+            sim.world.consumers.len() as u64,
+            sim.world.merchants.len() as u64,
+        );
         let mut df = crate::output::frame::table_frame(&table)?;
         let metrics = t2.elapsed().as_secs_f64();
         let t3 = Instant::now();
@@ -185,16 +244,34 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
         Ok((build, steps, metrics, output, sim.world.bytes()))
     })?;
     let cs = a.consumers as f64 * a.steps as f64;
-    println!("gardengate bench: {} consumers, {} merchants, {} steps, {threads} threads", a.consumers, sc.merchant_count, a.steps);
+    println!(
+        "gardengate bench: {} consumers, {} merchants, {} steps, {threads} threads",
+        a.consumers, sc.merchant_count, a.steps
+    );
     println!("  world and graph building  {build:9.3} s");
-    println!("  steps                     {steps:9.3} s   ({:.2} M consumer-steps/s)", cs / steps / 1e6);
+    println!(
+        "  steps                     {steps:9.3} s   ({:.2} M consumer-steps/s)",
+        cs / steps / 1e6
+    );
     println!("  metrics                   {metrics:9.3} s");
     println!("  output (parquet)          {output:9.3} s");
-    println!("  total                     {:9.3} s", build + steps + metrics + output);
-    println!("  state + graph             {:9.1} MiB", sim_bytes as f64 / (1u64 << 20) as f64);
-    println!("  estimated peak            {:9.1} MiB", estimate_bytes(&sc) as f64 / (1u64 << 20) as f64);
+    println!(
+        "  total                     {:9.3} s",
+        build + steps + metrics + output
+    );
+    println!(
+        "  state + graph             {:9.1} MiB",
+        sim_bytes as f64 / (1u64 << 20) as f64
+    );
+    println!(
+        "  estimated peak            {:9.1} MiB",
+        estimate_bytes(&sc) as f64 / (1u64 << 20) as f64
+    );
     if let Some(p) = peak_rss() {
-        println!("  peak RSS                  {:9.1} MiB", p as f64 / (1u64 << 20) as f64);
+        println!(
+            "  peak RSS                  {:9.1} MiB",
+            p as f64 / (1u64 << 20) as f64
+        );
     }
     println!("consumer_steps_per_s={:.0}", cs / steps);
     let _ = store::hostname();

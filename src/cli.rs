@@ -17,7 +17,9 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a scenario (all sweep points × replicates) and write data and charts.
-    #[command(after_help = "Examples:\n  gardengate run experiments/quickstart.toml\n  gardengate run experiments/unblocking-sweep.toml --threads 2 --replicates 5\n  gardengate run experiments/unblocking-sweep.toml --resume        # after an interruption\n  gardengate run plan.toml --out runs/x --shard 3/10               # one shard of a plan")]
+    #[command(
+        after_help = "Examples:\n  gardengate run experiments/quickstart.toml\n  gardengate run experiments/unblocking-sweep.toml --threads 2 --replicates 5\n  gardengate run experiments/unblocking-sweep.toml --resume        # after an interruption\n  gardengate run plan.toml --out runs/x --shard 3/10               # one shard of a plan"
+    )]
     Run(RunArgs),
     /// Check a scenario and print the resolved plan without running it.
     #[command(after_help = "Example:\n  gardengate validate experiments/china-2021.toml")]
@@ -29,7 +31,9 @@ enum Command {
         threads: Option<usize>,
     },
     /// Resolve a sweep once and write its plan (runs, seeds, shard count) into an out folder.
-    #[command(after_help = "Example:\n  gardengate plan experiments/unblocking-sweep.toml --out output/sweep --shards 4")]
+    #[command(
+        after_help = "Example:\n  gardengate plan experiments/unblocking-sweep.toml --out output/sweep --shards 4"
+    )]
     Plan {
         /// Scenario file (TOML).
         scenario: PathBuf,
@@ -59,10 +63,14 @@ enum Command {
         no_charts: bool,
     },
     /// Compare results to a baseline (exit 0 holds, 1 drift, 2 bad input).
-    #[command(after_help = "Examples:\n  gardengate check output/ci --baseline experiments/baselines/ci --mode exact\n  gardengate check output/ci --baseline experiments/baselines/ci --mode stat --alpha 0.01 --report md")]
+    #[command(
+        after_help = "Examples:\n  gardengate check output/ci --baseline experiments/baselines/ci --mode exact\n  gardengate check output/ci --baseline experiments/baselines/ci --mode stat --alpha 0.01 --report md"
+    )]
     Check(crate::check::cli::CheckArgs),
     /// Run a scenario and write a compact baseline (steps + summary + a markdown digest).
-    #[command(after_help = "Example:\n  gardengate baseline experiments/ci.toml --out experiments/baselines/ci")]
+    #[command(
+        after_help = "Example:\n  gardengate baseline experiments/ci.toml --out experiments/baselines/ci"
+    )]
     Baseline {
         /// Scenario file (TOML).
         scenario: PathBuf,
@@ -74,10 +82,14 @@ enum Command {
         threads: Option<usize>,
     },
     /// Write a Slurm job array for a scenario's shards plus a merge job (and submit it).
-    #[command(after_help = "Example:\n  gardengate slurm experiments/unblocking-sweep.toml --out /scratch/sweep --partition short --time 00:30:00 --cpus 4 --max-parallel 8 --submit")]
+    #[command(
+        after_help = "Example:\n  gardengate slurm experiments/unblocking-sweep.toml --out /scratch/sweep --partition short --time 00:30:00 --cpus 4 --max-parallel 8 --submit"
+    )]
     Slurm(crate::cluster::SlurmArgs),
     /// Benchmark the engine: consumer-steps per second, time per phase, peak memory.
-    #[command(after_help = "Examples:\n  gardengate bench --consumers 1000000 --steps 50 --threads 2\n  gardengate bench --consumers 10000000 --merchants 1000000 --steps 365   # bench-10m")]
+    #[command(
+        after_help = "Examples:\n  gardengate bench --consumers 1000000 --steps 50 --threads 2\n  gardengate bench --consumers 10000000 --merchants 1000000 --steps 365   # bench-10m"
+    )]
     Bench(crate::bench::BenchArgs),
 }
 
@@ -157,14 +169,23 @@ pub fn main() -> i32 {
 }
 
 /// Loads a scenario, turning problems into a bad-input failure.
-pub fn load_plan(path: &Path, seed: Option<u64>, replicates: Option<u32>) -> Result<scenario::Plan, Failure> {
+pub fn load_plan(
+    path: &Path,
+    seed: Option<u64>,
+    replicates: Option<u32>,
+) -> Result<scenario::Plan, Failure> {
     let plan = scenario::load(path).map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
     Ok(plan.with_overrides(seed, replicates))
 }
 
 /// Threads from the flag, else SLURM_CPUS_PER_TASK, else all cores.
 pub fn threads_from(flag: Option<usize>) -> Option<usize> {
-    flag.or_else(|| std::env::var("SLURM_CPUS_PER_TASK").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0))
+    flag.or_else(|| {
+        std::env::var("SLURM_CPUS_PER_TASK")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+    })
 }
 
 fn dispatch(cli: Cli) -> Result<i32, Failure> {
@@ -172,10 +193,20 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Run(a) => run(a),
         Command::Validate { scenario, threads } => {
             let plan = load_plan(&scenario, None, None)?;
-            print!("{}", crate::bench::describe_plan(&plan, threads_from(threads)));
+            print!(
+                "{}",
+                crate::bench::describe_plan(&plan, threads_from(threads))
+            );
             Ok(0)
         }
-        Command::Plan { scenario, out, shards, seed, replicates, force } => {
+        Command::Plan {
+            scenario,
+            out,
+            shards,
+            seed,
+            replicates,
+            force,
+        } => {
             if shards == 0 {
                 return Err(bad_input("--shards must be at least 1"));
             }
@@ -199,7 +230,11 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             Ok(0)
         }
         Command::Check(a) => crate::check::cli::run(a),
-        Command::Baseline { scenario, out, threads } => crate::check::cli::baseline(&scenario, &out, threads_from(threads)),
+        Command::Baseline {
+            scenario,
+            out,
+            threads,
+        } => crate::check::cli::baseline(&scenario, &out, threads_from(threads)),
         Command::Slurm(a) => crate::cluster::slurm(a),
         Command::Bench(a) => crate::bench::run(a),
     }
@@ -207,20 +242,31 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
 
 fn run(a: RunArgs) -> Result<i32, Failure> {
     let plan = load_plan(&a.scenario, a.seed, a.replicates)?;
-    let out = a.out.clone().unwrap_or_else(|| experiment::default_out(&a.scenario));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| experiment::default_out(&a.scenario));
     let shard = crate::cluster::shard_arg(a.shard.as_deref(), a.shard_from_env, &out)?;
     let opts = BatchOptions {
         out: out.clone(),
         threads: threads_from(a.threads),
         resume: a.resume,
         force: a.force,
-        progress: if a.quiet { Progress::Quiet } else { Progress::Auto },
+        progress: if a.quiet {
+            Progress::Quiet
+        } else {
+            Progress::Auto
+        },
         shard,
         charts: !a.no_charts && plan.source.charts.enabled,
     };
     let report = experiment::run_batch(&plan, &opts)?;
     if !a.quiet {
-        let what = if report.finalized { "results" } else { "shard results" };
+        let what = if report.finalized {
+            "results"
+        } else {
+            "shard results"
+        };
         eprintln!(
             "{} runs done ({} run now, {} already finished) in {:.1}s; {what} in {}",
             report.ran + report.skipped,

@@ -8,33 +8,57 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 
 /// Array-index variables of common schedulers, with the index of their first task.
-const ARRAY_VARS: [(&str, u32); 4] = [("SLURM_ARRAY_TASK_ID", 0), ("PBS_ARRAY_INDEX", 0), ("SGE_TASK_ID", 1), ("LSB_JOBINDEX", 1)];
+const ARRAY_VARS: [(&str, u32); 4] = [
+    ("SLURM_ARRAY_TASK_ID", 0),
+    ("PBS_ARRAY_INDEX", 0),
+    ("SGE_TASK_ID", 1),
+    ("LSB_JOBINDEX", 1),
+];
 
 /// Resolves `--shard I/N`, `--shard I` or `--shard-from-env` into (index, count). The count
 /// comes from the flag or from the out folder's plan — never from the scheduler's task count,
 /// which is wrong when only failed shards are resubmitted.
-pub fn shard_arg(flag: Option<&str>, from_env: bool, out: &Path) -> Result<Option<(u32, u32)>, Failure> {
+pub fn shard_arg(
+    flag: Option<&str>,
+    from_env: bool,
+    out: &Path,
+) -> Result<Option<(u32, u32)>, Failure> {
     let (index, count) = match (flag, from_env) {
         (None, false) => return Ok(None),
-        (Some(_), true) => return Err(bad_input("give either --shard or --shard-from-env, not both")),
+        (Some(_), true) => {
+            return Err(bad_input(
+                "give either --shard or --shard-from-env, not both",
+            ))
+        }
         (Some(s), false) => {
             let (i, n) = match s.split_once('/') {
                 Some((i, n)) => (i, Some(n)),
                 None => (s, None),
             };
-            let i: u32 = i.trim().parse().map_err(|_| bad_input(format!("--shard `{s}`: expected I/N, e.g. 0/4")))?;
-            let n = match n {
-                Some(n) => Some(n.trim().parse::<u32>().map_err(|_| bad_input(format!("--shard `{s}`: expected I/N, e.g. 0/4")))?),
-                None => None,
-            };
+            let i: u32 = i
+                .trim()
+                .parse()
+                .map_err(|_| bad_input(format!("--shard `{s}`: expected I/N, e.g. 0/4")))?;
+            let n =
+                match n {
+                    Some(n) => Some(n.trim().parse::<u32>().map_err(|_| {
+                        bad_input(format!("--shard `{s}`: expected I/N, e.g. 0/4"))
+                    })?),
+                    None => None,
+                };
             (i, n)
         }
         (None, true) => {
-            let found = ARRAY_VARS.iter().find_map(|(v, base)| std::env::var(v).ok().map(|x| (*v, *base, x)));
+            let found = ARRAY_VARS
+                .iter()
+                .find_map(|(v, base)| std::env::var(v).ok().map(|x| (*v, *base, x)));
             let Some((var, base, val)) = found else {
                 return Err(bad_input("--shard-from-env: none of SLURM_ARRAY_TASK_ID, PBS_ARRAY_INDEX, SGE_TASK_ID, LSB_JOBINDEX is set"));
             };
-            let i: u32 = val.trim().parse().map_err(|_| bad_input(format!("{var}=`{val}` is not a task index")))?;
+            let i: u32 = val
+                .trim()
+                .parse()
+                .map_err(|_| bad_input(format!("{var}=`{val}` is not a task index")))?;
             if i < base {
                 return Err(bad_input(format!("{var}={i}: expected at least {base}")));
             }
@@ -48,7 +72,10 @@ pub fn shard_arg(flag: Option<&str>, from_env: bool, out: &Path) -> Result<Optio
             .shards,
     };
     if count == 0 || index >= count {
-        return Err(bad_input(format!("shard {index} is out of range for {count} shards (0..{})", count.saturating_sub(1))));
+        return Err(bad_input(format!(
+            "shard {index} is out of range for {count} shards (0..{})",
+            count.saturating_sub(1)
+        )));
     }
     Ok(Some((index, count)))
 }
@@ -59,7 +86,10 @@ pub fn merge(out: &Path, charts: bool) -> Result<()> {
     let missing_shards: Vec<u32> = (0..plan.shards)
         .filter(|&i| {
             let done = store::shard_path(out, i, plan.shards).is_file();
-            let runs_done = plan.shard_runs(i).iter().all(|r| store::run_finished(out, r.run_id));
+            let runs_done = plan
+                .shard_runs(i)
+                .iter()
+                .all(|r| store::run_finished(out, r.run_id));
             !(done && runs_done) && !(plan.shards == 1 && runs_done)
         })
         .collect();
@@ -114,7 +144,10 @@ pub struct SlurmArgs {
 /// Writes (and optionally submits) the job array and the merge job.
 pub fn slurm(a: SlurmArgs) -> Result<i32, Failure> {
     let plan = load_plan(&a.scenario, None, None)?;
-    let shards = a.shards.unwrap_or((plan.runs.len() as u32).min(1000)).max(1);
+    let shards = a
+        .shards
+        .unwrap_or((plan.runs.len() as u32).min(1000))
+        .max(1);
     let rec = PlanRecord::from_plan(&plan, shards);
     store::prepare(&a.out, &rec, true, a.force)?;
     let rec = PlanRecord::read(&a.out)?;
@@ -124,9 +157,18 @@ pub fn slurm(a: SlurmArgs) -> Result<i32, Failure> {
     let exe = std::env::current_exe().context("cannot find the gardengate executable")?;
     let dir = out.join("slurm");
     std::fs::create_dir_all(dir.join("logs"))?;
-    let name = format!("gg-{}", rec.scenario_name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect::<String>());
+    let name = format!(
+        "gg-{}",
+        rec.scenario_name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect::<String>()
+    );
     let throttle = a.max_parallel.map(|k| format!("%{k}")).unwrap_or_default();
-    let mut head = format!("#!/bin/bash\n#SBATCH --job-name={name}\n#SBATCH --time={}\n", a.time);
+    let mut head = format!(
+        "#!/bin/bash\n#SBATCH --job-name={name}\n#SBATCH --time={}\n",
+        a.time
+    );
     if let Some(p) = &a.partition {
         head.push_str(&format!("#SBATCH --partition={p}\n"));
     }
@@ -154,29 +196,54 @@ pub fn slurm(a: SlurmArgs) -> Result<i32, Failure> {
     let array_path = dir.join("array.sbatch");
     let merge_path = dir.join("merge.sbatch");
     if !a.submit {
-        println!("wrote {} and {} ({} runs in {} shards)", array_path.display(), merge_path.display(), rec.runs.len(), rec.shards);
+        println!(
+            "wrote {} and {} ({} runs in {} shards)",
+            array_path.display(),
+            merge_path.display(),
+            rec.runs.len(),
+            rec.shards
+        );
         println!("submit with:");
         println!("  jid=$(sbatch --parsable {})", array_path.display());
-        println!("  sbatch --dependency=afterok:${{jid%%;*}} {}", merge_path.display());
+        println!(
+            "  sbatch --dependency=afterok:${{jid%%;*}} {}",
+            merge_path.display()
+        );
         return Ok(0);
     }
     let submit = |args: &[&str]| -> Result<String> {
-        let o = std::process::Command::new("sbatch").args(args).output().context("cannot run sbatch (is Slurm installed and SLURM_CONF set?)")?;
+        let o = std::process::Command::new("sbatch")
+            .args(args)
+            .output()
+            .context("cannot run sbatch (is Slurm installed and SLURM_CONF set?)")?;
         if !o.status.success() {
-            bail!("sbatch failed: {}", String::from_utf8_lossy(&o.stderr).trim());
+            bail!(
+                "sbatch failed: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
         }
-        Ok(String::from_utf8_lossy(&o.stdout).trim().split(';').next().unwrap_or("").to_string())
+        Ok(String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .to_string())
     };
     let jid = submit(&["--parsable", &array_path.display().to_string()])?;
     let dep = format!("--dependency=afterok:{jid}");
     let mid = submit(&["--parsable", &dep, &merge_path.display().to_string()])?;
     println!("{jid} {mid}");
-    eprintln!("submitted array job {jid} ({} shards) and merge job {mid}", rec.shards);
+    eprintln!(
+        "submitted array job {jid} ({} shards) and merge job {mid}",
+        rec.shards
+    );
     Ok(0)
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))

@@ -71,17 +71,33 @@ fn show(o: &Output) -> String {
 
 /// `gardengate run SCENARIO --out OUT --quiet --no-charts EXTRA...`; panics unless it succeeds.
 fn run_into(scenario: &Path, out: &Path, extra: &[&str]) {
-    let mut args: Vec<std::ffi::OsString> = vec!["run".into(), scenario.into(), "--out".into(), out.into()];
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["run".into(), scenario.into(), "--out".into(), out.into()];
     args.extend(["--quiet", "--no-charts"].map(Into::into));
     args.extend(extra.iter().map(Into::into));
     let o = gg(&args);
-    assert_eq!(code(&o), 0, "run {} failed:\n{}", scenario.display(), show(&o));
-    assert!(out.join("steps.parquet").is_file(), "no steps.parquet in {}", out.display());
+    assert_eq!(
+        code(&o),
+        0,
+        "run {} failed:\n{}",
+        scenario.display(),
+        show(&o)
+    );
+    assert!(
+        out.join("steps.parquet").is_file(),
+        "no steps.parquet in {}",
+        out.display()
+    );
 }
 
 /// `gardengate check RESULTS --baseline BASELINE EXTRA...`.
 fn check(results: &Path, baseline: &Path, extra: &[&str]) -> Output {
-    let mut args: Vec<std::ffi::OsString> = vec!["check".into(), results.into(), "--baseline".into(), baseline.into()];
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "check".into(),
+        results.into(),
+        "--baseline".into(),
+        baseline.into(),
+    ];
     args.extend(extra.iter().map(Into::into));
     gg(&args)
 }
@@ -122,17 +138,29 @@ fn tiny_toml(dir: &Path, tau: Option<f64>) -> PathBuf {
 /// `(run_id, step, column)`.
 fn first_value_difference(results: &Path, baseline: &Path) -> Option<(u32, i64, String)> {
     let load = |p: &Path| match gardengate::check::cli::load_runs(p) {
-        Ok((_, runs)) => runs.into_iter().map(|r| (r.run_id, r)).collect::<BTreeMap<_, _>>(),
+        Ok((_, runs)) => runs
+            .into_iter()
+            .map(|r| (r.run_id, r))
+            .collect::<BTreeMap<_, _>>(),
         Err(e) => panic!("load {}: {}", p.display(), e.message),
     };
     let (res, base) = (load(results), load(baseline));
-    assert_eq!(res.keys().collect::<Vec<_>>(), base.keys().collect::<Vec<_>>(), "same run ids");
+    assert_eq!(
+        res.keys().collect::<Vec<_>>(),
+        base.keys().collect::<Vec<_>>(),
+        "same run ids"
+    );
     for (id, b) in &base {
         let r = &res[id];
         assert_eq!(r.steps, b.steps);
         for (i, step) in b.steps.iter().enumerate() {
             for (name, bv) in &b.columns {
-                let rv = &r.columns.iter().find(|(n, _)| n == name).expect("same columns").1;
+                let rv = &r
+                    .columns
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .expect("same columns")
+                    .1;
                 if rv[i].to_bits() != bv[i].to_bits() {
                     return Some((*id, *step, name.clone()));
                 }
@@ -154,9 +182,18 @@ fn assert_balanced_xml(xml: &str) {
         if tag.starts_with('?') || tag.starts_with('!') || tag.ends_with('/') {
             continue;
         }
-        let name = tag.trim_start_matches('/').split_whitespace().next().unwrap_or("").to_string();
+        let name = tag
+            .trim_start_matches('/')
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string();
         if tag.starts_with('/') {
-            assert_eq!(stack.pop().as_deref(), Some(name.as_str()), "mismatched </{name}>:\n{xml}");
+            assert_eq!(
+                stack.pop().as_deref(),
+                Some(name.as_str()),
+                "mismatched </{name}>:\n{xml}"
+            );
         } else {
             stack.push(name);
         }
@@ -182,7 +219,11 @@ fn json(o: &Output) -> serde_json::Value {
 #[test]
 fn identical_output_passes_and_exact_mode_names_the_first_difference() {
     let tmp = TempDir::new().unwrap();
-    let (a, b, t) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("tau"));
+    let (a, b, t) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("tau"),
+    );
     run_into(&ci_toml(), &a, &["--replicates", "4"]);
     run_into(&ci_toml(), &b, &["--replicates", "4"]);
 
@@ -201,9 +242,19 @@ fn identical_output_passes_and_exact_mode_names_the_first_difference() {
     let o = check(&t, &a, &["--mode", "exact"]);
     assert_eq!(code(&o), 1, "{}", show(&o));
     let out = text(&o.stdout);
-    let verdict = out.lines().find(|l| l.starts_with("FAIL")).unwrap_or_else(|| panic!("no FAIL line:\n{out}"));
-    for want in [format!("run {run} "), format!("step {step},"), format!("column '{column}'")] {
-        assert!(verdict.contains(&want), "`{want}` not in the verdict `{verdict}`");
+    let verdict = out
+        .lines()
+        .find(|l| l.starts_with("FAIL"))
+        .unwrap_or_else(|| panic!("no FAIL line:\n{out}"));
+    for want in [
+        format!("run {run} "),
+        format!("step {step},"),
+        format!("column '{column}'"),
+    ] {
+        assert!(
+            verdict.contains(&want),
+            "`{want}` not in the verdict `{verdict}`"
+        );
     }
     // The JSON report names the same place.
     let o = check(&t, &a, &["--mode", "exact", "--report", "json"]);
@@ -219,7 +270,11 @@ fn identical_output_passes_and_exact_mode_names_the_first_difference() {
 #[test]
 fn stat_mode_passes_other_seeds_and_fails_on_a_parameter_change() {
     let tmp = TempDir::new().unwrap();
-    let (base, seeds, tau) = (tmp.path().join("base"), tmp.path().join("seeds"), tmp.path().join("tau"));
+    let (base, seeds, tau) = (
+        tmp.path().join("base"),
+        tmp.path().join("seeds"),
+        tmp.path().join("tau"),
+    );
     run_into(&ci_toml(), &base, &[]);
     run_into(&ci_toml(), &seeds, &["--seed", "12345"]);
     run_into(&ci_with_tau(tmp.path(), 0.3), &tau, &[]);
@@ -237,7 +292,8 @@ fn stat_mode_passes_other_seeds_and_fails_on_a_parameter_change() {
     let out = text(&o.stdout);
     assert!(out.contains("FAIL"), "{out}");
     assert!(
-        out.lines().any(|l| l.starts_with("DRIFT") && l.split_whitespace().any(|w| w == "links_token")),
+        out.lines()
+            .any(|l| l.starts_with("DRIFT") && l.split_whitespace().any(|w| w == "links_token")),
         "links_token not reported as drifted:\n{out}"
     );
 
@@ -248,28 +304,48 @@ fn stat_mode_passes_other_seeds_and_fails_on_a_parameter_change() {
     assert_eq!(j["mode"], "stat");
     assert_eq!(j["passed"], false);
     let tests = j["tests"].as_array().expect("tests");
-    let drifted: Vec<&str> = tests.iter().filter(|t| t["drifted"] == true).filter_map(|t| t["metric"].as_str()).collect();
+    let drifted: Vec<&str> = tests
+        .iter()
+        .filter(|t| t["drifted"] == true)
+        .filter_map(|t| t["metric"].as_str())
+        .collect();
     assert_eq!(j["drifted"].as_u64(), Some(drifted.len() as u64));
     assert!(drifted.contains(&"links_token"), "drifted: {drifted:?}");
     for t in tests.iter().filter(|t| t["drifted"] == true) {
         let p = t["p_adjusted"].as_f64().expect("finite p");
         assert!(p < 0.01, "{t}");
-        assert!(t["diff"].as_f64().unwrap().abs() > t["tolerance"].as_f64().unwrap(), "{t}");
+        assert!(
+            t["diff"].as_f64().unwrap().abs() > t["tolerance"].as_f64().unwrap(),
+            "{t}"
+        );
     }
 
     let o = check(&tau, &base, &["--mode", "stat", "--report", "md"]);
     assert_eq!(code(&o), 1, "{}", show(&o));
     let md = text(&o.stdout);
     assert!(has_markdown_table(&md), "{md}");
-    let section = md.split("### Drifted metrics").nth(1).expect("a drifted-metrics section");
-    assert!(section.split("<details>").next().unwrap().contains("| links_token |"), "{md}");
+    let section = md
+        .split("### Drifted metrics")
+        .nth(1)
+        .expect("a drifted-metrics section");
+    assert!(
+        section
+            .split("<details>")
+            .next()
+            .unwrap()
+            .contains("| links_token |"),
+        "{md}"
+    );
 
     let o = check(&tau, &base, &["--mode", "stat", "--report", "junit"]);
     assert_eq!(code(&o), 1, "{}", show(&o));
     let xml = text(&o.stdout);
     assert_balanced_xml(&xml);
     assert!(xml.contains("<testsuite"), "{xml}");
-    assert!(xml.contains(&format!("failures=\"{}\"", drifted.len())), "{xml}");
+    assert!(
+        xml.contains(&format!("failures=\"{}\"", drifted.len())),
+        "{xml}"
+    );
     assert!(xml.contains("name=\"links_token\">\n    <failure"), "{xml}");
 }
 
@@ -293,32 +369,64 @@ fn bad_input_exits_2_with_a_message() {
         for f in fragments {
             assert!(err.contains(f), "`{f}` not in stderr:\n{}", show(&o));
         }
-        assert!(o.stdout.is_empty(), "bad input must not print a report:\n{}", show(&o));
+        assert!(
+            o.stdout.is_empty(),
+            "bad input must not print a report:\n{}",
+            show(&o)
+        );
     };
     let miss = missing.display().to_string();
     for mode in ["exact", "stat"] {
-        expect_2(check(&missing, &ci, &["--mode", mode]), &[&miss, "no such folder"]);
-        expect_2(check(&ci, &missing, &["--mode", mode]), &[&miss, "no such folder"]);
-        expect_2(check(&ci, &tiny, &["--mode", mode]), &["another scenario", "`ci`", "`tiny`"]);
+        expect_2(
+            check(&missing, &ci, &["--mode", mode]),
+            &[&miss, "no such folder"],
+        );
+        expect_2(
+            check(&ci, &missing, &["--mode", mode]),
+            &[&miss, "no such folder"],
+        );
+        expect_2(
+            check(&ci, &tiny, &["--mode", mode]),
+            &["another scenario", "`ci`", "`tiny`"],
+        );
         expect_2(check(&tiny, &ci, &["--mode", mode]), &["another scenario"]);
-        expect_2(check(&nosteps, &ci, &["--mode", mode]), &["steps.parquet", "missing"]);
-        expect_2(check(&ci, &nosteps, &["--mode", mode]), &["steps.parquet", "missing"]);
+        expect_2(
+            check(&nosteps, &ci, &["--mode", mode]),
+            &["steps.parquet", "missing"],
+        );
+        expect_2(
+            check(&ci, &nosteps, &["--mode", mode]),
+            &["steps.parquet", "missing"],
+        );
         expect_2(check(&ci, &empty, &["--mode", mode]), &["plan.json"]);
     }
     // Bad options of stat mode.
-    expect_2(check(&ci, &ci, &["--tolerance", "rel=abc"]), &["--tolerance"]);
+    expect_2(
+        check(&ci, &ci, &["--tolerance", "rel=abc"]),
+        &["--tolerance"],
+    );
     expect_2(check(&ci, &ci, &["--alpha", "0"]), &["alpha"]);
-    expect_2(check(&ci, &ci, &["--metrics", "no_such_metric"]), &["no_such_metric"]);
+    expect_2(
+        check(&ci, &ci, &["--metrics", "no_such_metric"]),
+        &["no_such_metric"],
+    );
 }
 
 #[test]
 fn reports_md_junit_json() {
     let tmp = TempDir::new().unwrap();
-    let (a, b, t) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("tau"));
+    let (a, b, t) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("tau"),
+    );
     run_into(&tiny_toml(tmp.path(), None), &a, &[]);
     run_into(&tiny_toml(tmp.path(), None), &b, &[]);
     run_into(&tiny_toml(tmp.path(), Some(0.9)), &t, &[]);
-    assert!(first_value_difference(&t, &a).is_some(), "tau 0.9 changes the tiny world");
+    assert!(
+        first_value_difference(&t, &a).is_some(),
+        "tau 0.9 changes the tiny world"
+    );
 
     // (results, mode, expected exit)
     let cases = [(&b, "exact", 0), (&t, "exact", 1), (&b, "stat", 0)];
@@ -329,7 +437,10 @@ fn reports_md_junit_json() {
         assert_eq!(code(&o), want, "{what}: {}", show(&o));
         let md = text(&o.stdout);
         assert!(md.starts_with("## "), "{what}: {md}");
-        assert!(md.contains(if want == 0 { "✅" } else { "❌" }), "{what}: {md}");
+        assert!(
+            md.contains(if want == 0 { "✅" } else { "❌" }),
+            "{what}: {md}"
+        );
         if !(mode == "exact" && want == 0) {
             assert!(has_markdown_table(&md), "{what}: no markdown table:\n{md}");
         }
@@ -338,20 +449,40 @@ fn reports_md_junit_json() {
         assert_eq!(code(&o), want, "{what}: {}", show(&o));
         let xml = text(&o.stdout);
         assert_balanced_xml(&xml);
-        assert!(xml.contains("<testsuite name=\"gardengate-check\""), "{what}: {xml}");
+        assert!(
+            xml.contains("<testsuite name=\"gardengate-check\""),
+            "{what}: {xml}"
+        );
         assert_eq!(xml.contains("<failure"), want == 1, "{what}: {xml}");
 
         let out_file = tmp.path().join(format!("report-{mode}-{want}.json"));
-        let o = check(results, &a, &["--mode", mode, "--report", "json", "--report-out", out_file.to_str().unwrap()]);
+        let o = check(
+            results,
+            &a,
+            &[
+                "--mode",
+                mode,
+                "--report",
+                "json",
+                "--report-out",
+                out_file.to_str().unwrap(),
+            ],
+        );
         assert_eq!(code(&o), want, "{what}: {}", show(&o));
         let j = json(&o);
         assert_eq!(j["mode"], mode, "{what}: {j}");
         assert_eq!(j["passed"], want == 0, "{what}: {j}");
         match mode {
             "exact" => assert_eq!(j["diff"].is_null(), want == 0, "{what}: {j}"),
-            _ => assert!(!j["tests"].as_array().expect("tests").is_empty(), "{what}: {j}"),
+            _ => assert!(
+                !j["tests"].as_array().expect("tests").is_empty(),
+                "{what}: {j}"
+            ),
         }
         let written = std::fs::read(&out_file).expect("--report-out writes the report");
-        assert_eq!(written, o.stdout, "{what}: --report-out differs from stdout");
+        assert_eq!(
+            written, o.stdout,
+            "{what}: --report-out differs from stdout"
+        );
     }
 }

@@ -72,17 +72,27 @@ fn logit_limit_matches_closed_form() {
     let k = 3.0;
     let ap = 0.02 * 80.0;
     let appeals = [0.5, 0.0, -0.5];
-    let denom = 0.3f64.exp() + appeals.iter().map(|a| k * (a - ap as f64).exp()).sum::<f64>();
+    let denom = 0.3f64.exp()
+        + appeals
+            .iter()
+            .map(|a| k * (a - ap as f64).exp())
+            .sum::<f64>();
     for (p, a) in appeals.iter().enumerate() {
         let theory = k * (a - ap).exp() / denom;
         let sim_share = total(&sim, |t| t.sales[p]) as f64 / trips;
         let se = (theory * (1.0 - theory) / trips).sqrt();
-        assert!((sim_share - theory).abs() < 4.0 * se, "platform {p}: simulated {sim_share}, theory {theory}, se {se}");
+        assert!(
+            (sim_share - theory).abs() < 4.0 * se,
+            "platform {p}: simulated {sim_share}, theory {theory}, se {se}"
+        );
     }
     let outside = total(&sim, |t| t.outside) as f64 / trips;
     let theory = 0.3f64.exp() / denom;
     let se = (theory * (1.0 - theory) / trips).sqrt();
-    assert!((outside - theory).abs() < 4.0 * se, "outside: {outside} vs {theory}");
+    assert!(
+        (outside - theory).abs() < 4.0 * se,
+        "outside: {outside} vs {theory}"
+    );
     // One wallet accepted everywhere and held by all: every sale is a primary payment.
     assert_eq!(total(&sim, |t| t.abandoned + t.secondary + t.adopted), 0);
 }
@@ -173,17 +183,32 @@ fn walls_have_a_cost() {
         // The same seed: common random numbers, so the paired difference isolates the policy.
         let w = run(&walled, seed);
         let o = run(&open, seed);
-        let cs = |s: &gardengate::Simulation| s.tallies.iter().map(|t| t.consumer_surplus).sum::<f64>();
-        let cross = |s: &gardengate::Simulation| s.tallies.iter().map(|t| t.gmv_cross).sum::<i64>() as f64;
+        let cs =
+            |s: &gardengate::Simulation| s.tallies.iter().map(|t| t.consumer_surplus).sum::<f64>();
+        let cross =
+            |s: &gardengate::Simulation| s.tallies.iter().map(|t| t.gmv_cross).sum::<i64>() as f64;
         cs_diff.push(cs(&o) - cs(&w));
         cross_diff.push(cross(&o) - cross(&w));
-        assert_eq!(total(&o, |t| t.abandoned), 0, "all wallets accepted: nothing abandoned");
-        assert!(total(&w, |t| t.abandoned) > 0, "walls do make consumers abandon");
+        assert_eq!(
+            total(&o, |t| t.abandoned),
+            0,
+            "all wallets accepted: nothing abandoned"
+        );
+        assert!(
+            total(&w, |t| t.abandoned) > 0,
+            "walls do make consumers abandon"
+        );
     }
     let (m, se) = mean_se(&cs_diff);
-    assert!(m > -4.0 * se, "opening lowered consumer surplus: {m} ± {se}");
+    assert!(
+        m > -4.0 * se,
+        "opening lowered consumer surplus: {m} ± {se}"
+    );
     let (m, se) = mean_se(&cross_diff);
-    assert!(m > -4.0 * se, "opening lowered cross-ecosystem GMV: {m} ± {se}");
+    assert!(
+        m > -4.0 * se,
+        "opening lowered cross-ecosystem GMV: {m} ± {se}"
+    );
     // And the effects are real, not just "not negative".
     assert!(cs_diff.iter().sum::<f64>() > 0.0 && cross_diff.iter().sum::<f64>() > 0.0);
 }
@@ -192,12 +217,28 @@ fn check_identities(t: &Tally, step: usize) {
     let pay: i64 = t.pay_value.iter().sum();
     let gmv: i64 = t.gmv.iter().sum();
     assert_eq!(pay, gmv, "step {step}: Σ wallet value = Σ GMV");
-    assert_eq!(t.pay_platform_wallet.iter().sum::<i64>(), gmv, "step {step}: platform × wallet");
-    assert_eq!(t.trips, t.outside + t.primary + t.secondary + t.adopted + t.abandoned, "step {step}: trips");
-    assert_eq!(t.recipients, t.delivered_open + t.delivered_blocked + t.overflow, "step {step}: recipients");
+    assert_eq!(
+        t.pay_platform_wallet.iter().sum::<i64>(),
+        gmv,
+        "step {step}: platform × wallet"
+    );
+    assert_eq!(
+        t.trips,
+        t.outside + t.primary + t.secondary + t.adopted + t.abandoned,
+        "step {step}: trips"
+    );
+    assert_eq!(
+        t.recipients,
+        t.delivered_open + t.delivered_blocked + t.overflow,
+        "step {step}: recipients"
+    );
     let comm: i64 = t.commission.iter().sum();
     let fees: i64 = t.fees.iter().sum();
-    assert_eq!(t.paid, t.merchant_revenue + comm + fees, "step {step}: money paid");
+    assert_eq!(
+        t.paid,
+        t.merchant_revenue + comm + fees,
+        "step {step}: money paid"
+    );
     assert_eq!(t.paid, gmv, "step {step}: paid = GMV");
     let listing: i64 = t.listing_fees.iter().sum();
     let cs = t.consumer_surplus;
@@ -209,15 +250,27 @@ fn check_identities(t: &Tally, step: usize) {
         (total_welfare - direct).abs() <= 1e-9 * direct.abs().max(1.0),
         "step {step}: welfare {total_welfare} vs WTP − costs − frictions {direct}"
     );
-    assert_eq!(t.sales.iter().sum::<u64>(), t.primary + t.secondary + t.adopted, "step {step}: sales");
+    assert_eq!(
+        t.sales.iter().sum::<u64>(),
+        t.primary + t.secondary + t.adopted,
+        "step {step}: sales"
+    );
 }
 
 #[test]
 fn identities_hold_every_step_default_run() {
     let sc = common::scenario("steps = 70\n[consumers]\ncount = 8000\n");
     let sim = run(&sc, 3);
-    assert!(sim.tallies.iter().any(|t| t.overflow > 0 || t.delivered_blocked > 0));
-    assert!(sim.tallies.iter().any(|t| t.listing_fees.iter().sum::<i64>() > 0), "a merchant revision happened");
+    assert!(sim
+        .tallies
+        .iter()
+        .any(|t| t.overflow > 0 || t.delivered_blocked > 0));
+    assert!(
+        sim.tallies
+            .iter()
+            .any(|t| t.listing_fees.iter().sum::<i64>() > 0),
+        "a merchant revision happened"
+    );
     for (k, t) in sim.tallies.iter().enumerate() {
         check_identities(t, k);
     }
@@ -260,7 +313,10 @@ value = 1
 fn identities_hold_every_step_with_events() {
     let sc = common::scenario(EVENTS);
     let sim = run(&sc, 9);
-    assert!(sim.tallies.iter().any(|t| t.overflow > 0), "inbox overflow exercised");
+    assert!(
+        sim.tallies.iter().any(|t| t.overflow > 0),
+        "inbox overflow exercised"
+    );
     for (k, t) in sim.tallies.iter().enumerate() {
         check_identities(t, k);
     }
@@ -270,9 +326,21 @@ fn identities_hold_every_step_with_events() {
 fn events_take_effect_at_exactly_their_step() {
     let sc = common::scenario(EVENTS);
     let mut sim = gardengate::Simulation::new(std::sync::Arc::new(sc.clone()), 4).unwrap();
-    let wechat = sc.platforms.iter().position(|p| p.name == "wechat").unwrap();
-    let taobao = sc.platforms.iter().position(|p| p.name == "taobao").unwrap();
-    let wechat_pay = sc.wallets.iter().position(|w| w.name == "wechat_pay").unwrap();
+    let wechat = sc
+        .platforms
+        .iter()
+        .position(|p| p.name == "wechat")
+        .unwrap();
+    let taobao = sc
+        .platforms
+        .iter()
+        .position(|p| p.name == "taobao")
+        .unwrap();
+    let wechat_pay = sc
+        .wallets
+        .iter()
+        .position(|w| w.name == "wechat_pay")
+        .unwrap();
     let nw = sc.wallets.len();
     for t in 0..40u32 {
         sim.step();
@@ -280,22 +348,46 @@ fn events_take_effect_at_exactly_their_step() {
         let accepted = sim.world.policy.accepts[taobao] & (1 << wechat_pay) != 0;
         assert_eq!(accepted, t >= 10, "accept event at step {t}");
         let dm_open = sim.world.policy.link_is_open(wechat, 0, 0);
-        assert_eq!(dm_open, t >= 20, "pending link event (announced 5, +15) at step {t}");
-        assert!(!sim.world.policy.link_is_open(wechat, 1, 0), "group chats stay blocked");
-        let paid_wechat_on_taobao = sim.tallies[t as usize].pay_platform_wallet[taobao * nw + wechat_pay];
+        assert_eq!(
+            dm_open,
+            t >= 20,
+            "pending link event (announced 5, +15) at step {t}"
+        );
+        assert!(
+            !sim.world.policy.link_is_open(wechat, 1, 0),
+            "group chats stay blocked"
+        );
+        let paid_wechat_on_taobao =
+            sim.tallies[t as usize].pay_platform_wallet[taobao * nw + wechat_pay];
         if t < 10 {
-            assert_eq!(paid_wechat_on_taobao, 0, "no wechat_pay on taobao before step 10 (step {t})");
+            assert_eq!(
+                paid_wechat_on_taobao, 0,
+                "no wechat_pay on taobao before step 10 (step {t})"
+            );
         }
     }
-    assert!(sim.tallies[10].pay_platform_wallet[taobao * nw + wechat_pay] > 0, "wechat_pay used on taobao at step 10");
+    assert!(
+        sim.tallies[10].pay_platform_wallet[taobao * nw + wechat_pay] > 0,
+        "wechat_pay used on taobao at step 10"
+    );
 }
 
 fn bits(sim: &gardengate::Simulation) -> Vec<(String, Vec<u64>)> {
     let w = &sim.world;
-    let t = metrics::table(&w.scenario, &sim.tallies, w.consumers.len() as u64, w.merchants.len() as u64);
+    let t = metrics::table(
+        &w.scenario,
+        &sim.tallies,
+        w.consumers.len() as u64,
+        w.merchants.len() as u64,
+    );
     t.columns
         .iter()
-        .map(|(n, v)| (n.clone(), (0..v.len()).map(|k| v.get_f64(k).to_bits()).collect()))
+        .map(|(n, v)| {
+            (
+                n.clone(),
+                (0..v.len()).map(|k| v.get_f64(k).to_bits()).collect(),
+            )
+        })
         .collect()
 }
 

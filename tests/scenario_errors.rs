@@ -1053,13 +1053,3 @@ range = { start = 0.0, stop = 0.2, steps = 3 }
         .zip(&plan.runs)
         .all(|(a, b)| a.seed != b.seed));
 }
-
-/// Prints every case's error (`cargo test --release --test scenario_errors -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn show_all_errors() {
-    for case in CASES {
-        let (_, shown) = error_text(case.name, case.text);
-        println!("## {}\n{shown}", case.name);
-    }
-}

@@ -43,7 +43,8 @@ fn run_single(plan: &Plan, out: &Path) {
 /// Runs the given shards of `count` (one thread each, like `--cpus 1` on a cluster).
 fn run_shards(plan: &Plan, out: &Path, shards: &[u32], count: u32) {
     for &i in shards {
-        let r = run_batch(plan, &opts(out, Some((i, count)), 1)).unwrap_or_else(|e| panic!("shard {i}/{count}: {e:#}"));
+        let r = run_batch(plan, &opts(out, Some((i, count)), 1))
+            .unwrap_or_else(|e| panic!("shard {i}/{count}: {e:#}"));
         assert!(!r.finalized, "a shard must not assemble the outputs");
         let expected = plan.runs.iter().filter(|s| s.run_id % count == i).count();
         assert_eq!(r.ran, expected, "runs of shard {i}/{count}");
@@ -62,14 +63,33 @@ fn bytes(p: &Path) -> Vec<u8> {
 /// (and the same bytes).
 fn assert_same_outputs(a: &Path, b: &Path, what: &str) {
     for name in ["steps.parquet", "summary.parquet"] {
-        let (da, db) = (read_parquet(&a.join(name)).expect("read"), read_parquet(&b.join(name)).expect("read"));
+        let (da, db) = (
+            read_parquet(&a.join(name)).expect("read"),
+            read_parquet(&b.join(name)).expect("read"),
+        );
         assert_eq!(da.shape(), db.shape(), "{what}: {name} shape");
-        assert_eq!(da.get_column_names(), db.get_column_names(), "{what}: {name} columns");
-        assert!(da.equals_missing(&db), "{what}: {name} values differ\n{da}\n{db}");
+        assert_eq!(
+            da.get_column_names(),
+            db.get_column_names(),
+            "{what}: {name} columns"
+        );
+        assert!(
+            da.equals_missing(&db),
+            "{what}: {name} values differ\n{da}\n{db}"
+        );
     }
-    assert!(bytes(&a.join("summary.csv")) == bytes(&b.join("summary.csv")), "{what}: summary.csv differs");
-    assert!(bytes(&a.join("steps.parquet")) == bytes(&b.join("steps.parquet")), "{what}: steps.parquet bytes differ");
-    assert!(bytes(&a.join("summary.parquet")) == bytes(&b.join("summary.parquet")), "{what}: summary.parquet bytes differ");
+    assert!(
+        bytes(&a.join("summary.csv")) == bytes(&b.join("summary.csv")),
+        "{what}: summary.csv differs"
+    );
+    assert!(
+        bytes(&a.join("steps.parquet")) == bytes(&b.join("steps.parquet")),
+        "{what}: steps.parquet bytes differ"
+    );
+    assert!(
+        bytes(&a.join("summary.parquet")) == bytes(&b.join("summary.parquet")),
+        "{what}: summary.parquet bytes differ"
+    );
 }
 
 fn err_message(r: Result<Option<(u32, u32)>, gardengate::cli::Failure>) -> (i32, String) {
@@ -94,9 +114,15 @@ fn three_shards_merged_equal_a_one_machine_run_and_one_shard() {
     let sharded = tempdir();
     // Out of order, like an array whose tasks finish in any order.
     run_shards(&plan, sharded.path(), &[2, 0, 1], 3);
-    assert!(!sharded.path().join("steps.parquet").exists(), "shards alone must not assemble");
+    assert!(
+        !sharded.path().join("steps.parquet").exists(),
+        "shards alone must not assemble"
+    );
     for i in 0..3 {
-        assert!(sharded.path().join(format!("shards/shard-{i}-of-3.json")).is_file());
+        assert!(sharded
+            .path()
+            .join(format!("shards/shard-{i}-of-3.json"))
+            .is_file());
     }
     assert_eq!(PlanRecord::read(sharded.path()).expect("plan").shards, 3);
     merge(sharded.path(), false).expect("merge of 3 shards");
@@ -110,7 +136,10 @@ fn three_shards_merged_equal_a_one_machine_run_and_one_shard() {
     // Merging again (e.g. a resubmitted merge job) gives the same outputs.
     let before = bytes(&sharded.path().join("steps.parquet"));
     merge(sharded.path(), false).expect("second merge");
-    assert!(before == bytes(&sharded.path().join("steps.parquet")), "merging twice changed steps.parquet");
+    assert!(
+        before == bytes(&sharded.path().join("steps.parquet")),
+        "merging twice changed steps.parquet"
+    );
 }
 
 #[test]
@@ -119,16 +148,40 @@ fn merge_names_missing_shards_and_succeeds_after_they_run() {
     let out = tempdir();
     run_shards(&plan, out.path(), &[0, 1], 3);
 
-    let err = format!("{:#}", merge(out.path(), false).expect_err("merge must fail with shard 2 missing"));
-    assert!(err.contains("1 of 3 shards are not complete: 2\n"), "error does not name shard 2: {err}");
-    assert!(err.contains("--array=2 "), "error does not suggest resubmitting shard 2: {err}");
-    assert!(!out.path().join("steps.parquet").exists(), "a failed merge must not write outputs");
+    let err = format!(
+        "{:#}",
+        merge(out.path(), false).expect_err("merge must fail with shard 2 missing")
+    );
+    assert!(
+        err.contains("1 of 3 shards are not complete: 2\n"),
+        "error does not name shard 2: {err}"
+    );
+    assert!(
+        err.contains("--array=2 "),
+        "error does not suggest resubmitting shard 2: {err}"
+    );
+    assert!(
+        !out.path().join("steps.parquet").exists(),
+        "a failed merge must not write outputs"
+    );
 
     // A shard whose record exists but one of whose runs is gone is not complete either.
-    let run_of_0 = plan.runs.iter().find(|r| r.run_id % 3 == 0).expect("a run of shard 0").run_id;
-    std::fs::remove_file(out.path().join(format!("runs/run-{run_of_0:06}.json"))).expect("remove run record");
-    let err = format!("{:#}", merge(out.path(), false).expect_err("merge must fail"));
-    assert!(err.contains("2 of 3 shards are not complete: 0, 2\n"), "error does not name shards 0 and 2: {err}");
+    let run_of_0 = plan
+        .runs
+        .iter()
+        .find(|r| r.run_id % 3 == 0)
+        .expect("a run of shard 0")
+        .run_id;
+    std::fs::remove_file(out.path().join(format!("runs/run-{run_of_0:06}.json")))
+        .expect("remove run record");
+    let err = format!(
+        "{:#}",
+        merge(out.path(), false).expect_err("merge must fail")
+    );
+    assert!(
+        err.contains("2 of 3 shards are not complete: 0, 2\n"),
+        "error does not name shards 0 and 2: {err}"
+    );
 
     // Resubmit just the failed shards (shard 0 reruns only its missing run).
     let r = run_batch(&plan, &opts(out.path(), Some((0, 3)), 1)).expect("rerun shard 0");
@@ -149,7 +202,9 @@ fn shard_count_comes_from_the_plan() {
     assert_eq!(code, 2);
     assert!(msg.contains("gardengate plan"), "{msg}");
 
-    PlanRecord::from_plan(&plan, 3).write(out).expect("write plan");
+    PlanRecord::from_plan(&plan, 3)
+        .write(out)
+        .expect("write plan");
     assert_eq!(ok_shard(shard_arg(None, false, out)), None);
     assert_eq!(ok_shard(shard_arg(Some("1"), false, out)), Some((1, 3)));
     assert_eq!(ok_shard(shard_arg(Some(" 2 "), false, out)), Some((2, 3)));
@@ -158,11 +213,18 @@ fn shard_count_comes_from_the_plan() {
 
     let (code, msg) = err_message(shard_arg(Some("3"), false, out));
     assert_eq!(code, 2);
-    assert!(msg.contains("shard 3 is out of range for 3 shards"), "{msg}");
+    assert!(
+        msg.contains("shard 3 is out of range for 3 shards"),
+        "{msg}"
+    );
     assert_eq!(err_message(shard_arg(Some("4/4"), false, out)).0, 2);
     assert_eq!(err_message(shard_arg(Some("x/4"), false, out)).0, 2);
     assert_eq!(err_message(shard_arg(Some("1/0"), false, out)).0, 2);
-    assert_eq!(err_message(shard_arg(Some("1"), true, out)).0, 2, "--shard and --shard-from-env together");
+    assert_eq!(
+        err_message(shard_arg(Some("1"), true, out)).0,
+        2,
+        "--shard and --shard-from-env together"
+    );
 }
 
 /// Environment of the child process of `shard_from_env_reads_the_array_index`.
@@ -176,12 +238,26 @@ const CHILD_MARKER: &str = "GARDENGATE_SHARDS_TEST_CHILD_DIR";
 fn shard_from_env_reads_the_array_index() {
     let plan = ci_plan();
     let dir = tempdir();
-    PlanRecord::from_plan(&plan, 3).write(dir.path()).expect("write plan");
+    PlanRecord::from_plan(&plan, 3)
+        .write(dir.path())
+        .expect("write plan");
 
     let child = |vars: &[(&str, &str)]| -> (bool, String) {
         let mut cmd = std::process::Command::new(std::env::current_exe().expect("test binary"));
-        cmd.args(["--exact", "shard_from_env_child", "--ignored", "--nocapture", "--test-threads=1"]);
-        for v in ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "PBS_ARRAY_INDEX", "SGE_TASK_ID", "LSB_JOBINDEX"] {
+        cmd.args([
+            "--exact",
+            "shard_from_env_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ]);
+        for v in [
+            "SLURM_ARRAY_TASK_ID",
+            "SLURM_ARRAY_TASK_COUNT",
+            "PBS_ARRAY_INDEX",
+            "SGE_TASK_ID",
+            "LSB_JOBINDEX",
+        ] {
             cmd.env_remove(v);
         }
         cmd.env(CHILD_MARKER, dir.path());
@@ -189,31 +265,56 @@ fn shard_from_env_reads_the_array_index() {
             cmd.env(k, v);
         }
         let o = cmd.output().expect("run the test binary");
-        let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-        assert!(text.contains("running 1 test"), "the child did not run shard_from_env_child:\n{text}");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            text.contains("running 1 test"),
+            "the child did not run shard_from_env_child:\n{text}"
+        );
         (o.status.success(), text)
     };
     let line = |text: &str| -> String {
-        text.lines().find_map(|l| l.split_once("shard-from-env: ").map(|x| x.1)).unwrap_or_else(|| panic!("no result line in:\n{text}")).to_string()
+        text.lines()
+            .find_map(|l| l.split_once("shard-from-env: ").map(|x| x.1))
+            .unwrap_or_else(|| panic!("no result line in:\n{text}"))
+            .to_string()
     };
 
     // A resubmission of only shard 2 (`sbatch --array=2`): Slurm says the array has 1 task.
-    let (ok, text) = child(&[("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_COUNT", "1")]);
+    let (ok, text) = child(&[
+        ("SLURM_ARRAY_TASK_ID", "2"),
+        ("SLURM_ARRAY_TASK_COUNT", "1"),
+    ]);
     assert!(ok, "{text}");
     assert_eq!(line(&text), "Ok(Some((2, 3)))");
 
-    let (_, text) = child(&[("SLURM_ARRAY_TASK_ID", "0"), ("SLURM_ARRAY_TASK_COUNT", "3")]);
+    let (_, text) = child(&[
+        ("SLURM_ARRAY_TASK_ID", "0"),
+        ("SLURM_ARRAY_TASK_COUNT", "3"),
+    ]);
     assert_eq!(line(&text), "Ok(Some((0, 3)))");
 
     // SGE counts tasks from 1.
     let (_, text) = child(&[("SGE_TASK_ID", "2")]);
     assert_eq!(line(&text), "Ok(Some((1, 3)))");
 
-    let (_, text) = child(&[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "4")]);
-    assert!(line(&text).starts_with("Err(2, shard 3 is out of range for 3 shards"), "{text}");
+    let (_, text) = child(&[
+        ("SLURM_ARRAY_TASK_ID", "3"),
+        ("SLURM_ARRAY_TASK_COUNT", "4"),
+    ]);
+    assert!(
+        line(&text).starts_with("Err(2, shard 3 is out of range for 3 shards"),
+        "{text}"
+    );
 
     let (_, text) = child(&[]);
-    assert!(line(&text).starts_with("Err(2, --shard-from-env: none of SLURM_ARRAY_TASK_ID"), "{text}");
+    assert!(
+        line(&text).starts_with("Err(2, --shard-from-env: none of SLURM_ARRAY_TASK_ID"),
+        "{text}"
+    );
 }
 
 /// Helper of `shard_from_env_reads_the_array_index` (does nothing when run on its own).

@@ -70,21 +70,37 @@ pub fn load_runs(dir: &Path) -> Result<(PlanRecord, Vec<RunData>), Failure> {
     let plan = PlanRecord::read(dir).map_err(|e| bad_input(format!("{e:#}")))?;
     let steps = dir.join("steps.parquet");
     if !steps.is_file() {
-        return Err(bad_input(format!("{}: missing (did the run finish? try `gardengate merge {}`)", steps.display(), dir.display())));
+        return Err(bad_input(format!(
+            "{}: missing (did the run finish? try `gardengate merge {}`)",
+            steps.display(),
+            dir.display()
+        )));
     }
     let df = frame::read_parquet(&steps).map_err(|e| bad_input(format!("{e:#}")))?;
     let col_u = |name: &str| -> Result<Vec<u64>, Failure> {
-        let c = df.column(name).map_err(|_| bad_input(format!("{}: no `{name}` column", steps.display())))?;
-        let s = c.as_materialized_series().cast(&DataType::UInt64).map_err(|e| bad_input(e.to_string()))?;
-        Ok(s.u64().map_err(|e| bad_input(e.to_string()))?.iter().map(|x| x.unwrap_or(0)).collect())
+        let c = df
+            .column(name)
+            .map_err(|_| bad_input(format!("{}: no `{name}` column", steps.display())))?;
+        let s = c
+            .as_materialized_series()
+            .cast(&DataType::UInt64)
+            .map_err(|e| bad_input(e.to_string()))?;
+        Ok(s.u64()
+            .map_err(|e| bad_input(e.to_string()))?
+            .iter()
+            .map(|x| x.unwrap_or(0))
+            .collect())
     };
     let run_ids = col_u("run_id")?;
     let step = col_u("step")?;
     let seeds = col_u("seed")?;
-    let values = finalize::metric_values(&df, &plan.sweep_columns).map_err(|e| bad_input(e.to_string()))?;
+    let values =
+        finalize::metric_values(&df, &plan.sweep_columns).map_err(|e| bad_input(e.to_string()))?;
     let mut runs = Vec::new();
     for spec in &plan.runs {
-        let rows: Vec<usize> = (0..run_ids.len()).filter(|&k| run_ids[k] == spec.run_id as u64).collect();
+        let rows: Vec<usize> = (0..run_ids.len())
+            .filter(|&k| run_ids[k] == spec.run_id as u64)
+            .collect();
         if rows.is_empty() {
             continue;
         }
@@ -93,9 +109,16 @@ pub fn load_runs(dir: &Path) -> Result<(PlanRecord, Vec<RunData>), Failure> {
             point_id: spec.point_id,
             replicate: spec.replicate,
             seed: seeds[rows[0]],
-            point_label: plan.points.get(spec.point_id as usize).map(|p| p.label.clone()).unwrap_or_default(),
+            point_label: plan
+                .points
+                .get(spec.point_id as usize)
+                .map(|p| p.label.clone())
+                .unwrap_or_default(),
             steps: rows.iter().map(|&k| step[k] as i64).collect(),
-            columns: values.iter().map(|(n, v)| (n.clone(), rows.iter().map(|&k| v[k]).collect())).collect(),
+            columns: values
+                .iter()
+                .map(|(n, v)| (n.clone(), rows.iter().map(|&k| v[k]).collect()))
+                .collect(),
         });
     }
     Ok((plan, runs))
@@ -103,15 +126,26 @@ pub fn load_runs(dir: &Path) -> Result<(PlanRecord, Vec<RunData>), Failure> {
 
 fn parse_tolerance(s: &str, opts: &mut StatOptions) -> Result<(), Failure> {
     for part in s.split(',').filter(|p| !p.trim().is_empty()) {
-        let (k, v) = part.split_once('=').ok_or_else(|| bad_input(format!("--tolerance `{part}`: expected rel=X or abs=X")))?;
-        let v: f64 = v.trim().parse().map_err(|_| bad_input(format!("--tolerance `{part}`: `{v}` is not a number")))?;
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| bad_input(format!("--tolerance `{part}`: expected rel=X or abs=X")))?;
+        let v: f64 = v
+            .trim()
+            .parse()
+            .map_err(|_| bad_input(format!("--tolerance `{part}`: `{v}` is not a number")))?;
         if !(v >= 0.0 && v.is_finite()) {
-            return Err(bad_input(format!("--tolerance `{part}`: expected a number ≥ 0")));
+            return Err(bad_input(format!(
+                "--tolerance `{part}`: expected a number ≥ 0"
+            )));
         }
         match k.trim() {
             "rel" => opts.rel_tol = v,
             "abs" => opts.abs_tol = v,
-            other => return Err(bad_input(format!("--tolerance: unknown key `{other}`; expected rel or abs"))),
+            other => {
+                return Err(bad_input(format!(
+                    "--tolerance: unknown key `{other}`; expected rel or abs"
+                )))
+            }
         }
     }
     Ok(())
@@ -129,7 +163,10 @@ pub fn run(a: CheckArgs) -> Result<i32, Failure> {
     }
     let labels = |p: &PlanRecord| p.points.iter().map(|x| x.label.clone()).collect::<Vec<_>>();
     if labels(&rplan) != labels(&bplan) {
-        return Err(bad_input("the baseline has other sweep points than the results: compare runs of the same sweep".to_string()));
+        return Err(bad_input(
+            "the baseline has other sweep points than the results: compare runs of the same sweep"
+                .to_string(),
+        ));
     }
     let format = match a.report {
         Report::Table => ReportFormat::Table,
@@ -140,7 +177,10 @@ pub fn run(a: CheckArgs) -> Result<i32, Failure> {
     let (text, drift) = match a.mode {
         Mode::Exact => {
             let d = compare::exact_compare(&results, &baseline);
-            (compare::render_exact(d.as_ref(), baseline.len(), format), d.is_some())
+            (
+                compare::render_exact(d.as_ref(), baseline.len(), format),
+                d.is_some(),
+            )
         }
         Mode::Stat => {
             let mut opts = StatOptions {
@@ -152,9 +192,15 @@ pub fn run(a: CheckArgs) -> Result<i32, Failure> {
                 parse_tolerance(t, &mut opts)?;
             }
             if let Some(m) = &a.metrics {
-                opts.metrics = Some(m.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
+                opts.metrics = Some(
+                    m.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                );
             }
-            let o = compare::stat_compare(&results, &baseline, &opts).map_err(|e| bad_input(format!("{e:#}")))?;
+            let o = compare::stat_compare(&results, &baseline, &opts)
+                .map_err(|e| bad_input(format!("{e:#}")))?;
             (compare::render_stat(&o, format), o.drifted > 0)
         }
     };
@@ -201,8 +247,18 @@ pub fn baseline(scenario: &Path, out: &Path, threads: Option<usize>) -> Result<i
         out.display()
     );
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap_or_default();
-    let key = ["trips", "abandoned", "consumer_surplus", "total_welfare", "hhi_wallet", "multihoming_share"];
-    md.push_str(&format!("Mean of the last {} steps per run, then mean ± 95% CI over replicates:\n\n| point | ", rec.summary_last_steps));
+    let key = [
+        "trips",
+        "abandoned",
+        "consumer_surplus",
+        "total_welfare",
+        "hhi_wallet",
+        "multihoming_share",
+    ];
+    md.push_str(&format!(
+        "Mean of the last {} steps per run, then mean ± 95% CI over replicates:\n\n| point | ",
+        rec.summary_last_steps
+    ));
     md.push_str(&key.join(" | "));
     md.push_str(" |\n|---|");
     md.push_str(&"---|".repeat(key.len()));
@@ -211,8 +267,17 @@ pub fn baseline(scenario: &Path, out: &Path, threads: Option<usize>) -> Result<i
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
     for (k, line) in lines.enumerate() {
         let cells: Vec<&str> = line.split(',').collect();
-        let get = |n: &str| header.iter().position(|h| *h == n).and_then(|i| cells.get(i)).and_then(|v| v.parse::<f64>().ok());
-        md.push_str(&format!("| {} |", rec.points.get(k).map(|p| p.label.as_str()).unwrap_or("")));
+        let get = |n: &str| {
+            header
+                .iter()
+                .position(|h| *h == n)
+                .and_then(|i| cells.get(i))
+                .and_then(|v| v.parse::<f64>().ok())
+        };
+        md.push_str(&format!(
+            "| {} |",
+            rec.points.get(k).map(|p| p.label.as_str()).unwrap_or("")
+        ));
         for m in key {
             match (get(&format!("{m}_mean")), get(&format!("{m}_ci95"))) {
                 (Some(x), Some(c)) if c.is_finite() => md.push_str(&format!(" {x:.4} ± {c:.4} |")),
@@ -222,8 +287,16 @@ pub fn baseline(scenario: &Path, out: &Path, threads: Option<usize>) -> Result<i
         }
         md.push('\n');
     }
-    md.push_str(&format!("\n{} rows × {} columns in steps.parquet.\n", sdf.height(), sdf.width()));
+    md.push_str(&format!(
+        "\n{} rows × {} columns in steps.parquet.\n",
+        sdf.height(),
+        sdf.width()
+    ));
     crate::output::atomic::write_bytes(&out.join("BASELINE.md"), md.as_bytes())?;
-    println!("baseline written to {} ({} runs)", out.display(), rec.runs.len());
+    println!(
+        "baseline written to {} ({} runs)",
+        out.display(),
+        rec.runs.len()
+    );
     Ok(0)
 }

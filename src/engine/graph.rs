@@ -48,7 +48,12 @@ impl Graph {
     pub fn share_inside(&self, label: &[u32]) -> f64 {
         let inside: u64 = (0..self.len() as u32)
             .into_par_iter()
-            .map(|i| self.friends(i).iter().filter(|&&j| label[j as usize] == label[i as usize]).count() as u64)
+            .map(|i| {
+                self.friends(i)
+                    .iter()
+                    .filter(|&&j| label[j as usize] == label[i as usize])
+                    .count() as u64
+            })
             .sum();
         inside as f64 / self.neighbors.len().max(1) as f64
     }
@@ -326,22 +331,35 @@ pub fn edge_list(path: &std::path::Path, n: u32) -> Result<Graph, String> {
 }
 
 fn read_pairs(path: &std::path::Path) -> Result<Vec<(u32, u32, usize)>, String> {
-    let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let is_parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     if is_parquet {
         use polars::prelude::*;
-        let file = std::fs::File::open(path).map_err(|e| format!("{}: cannot open: {e}", path.display()))?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| format!("{}: cannot open: {e}", path.display()))?;
         let df = ParquetReader::new(file)
             .finish()
             .map_err(|e| format!("{}: not a readable Parquet file: {e}", path.display()))?;
         if df.width() < 2 {
-            return Err(format!("{}: expected two integer columns (source, target), found {}", path.display(), df.width()));
+            return Err(format!(
+                "{}: expected two integer columns (source, target), found {}",
+                path.display(),
+                df.width()
+            ));
         }
         let cols = df.columns();
         let cast = |c: &Column| -> Result<Vec<Option<i64>>, String> {
             let s = c
                 .as_materialized_series()
                 .cast(&DataType::Int64)
-                .map_err(|e| format!("{}: column `{}` is not integer: {e}", path.display(), c.name()))?;
+                .map_err(|e| {
+                    format!(
+                        "{}: column `{}` is not integer: {e}",
+                        path.display(),
+                        c.name()
+                    )
+                })?;
             Ok(s.i64().map_err(|e| e.to_string())?.iter().collect())
         };
         let a = cast(&cols[0])?;
@@ -349,24 +367,36 @@ fn read_pairs(path: &std::path::Path) -> Result<Vec<(u32, u32, usize)>, String> 
         let mut out = Vec::with_capacity(a.len());
         for (row, (x, y)) in a.into_iter().zip(b).enumerate() {
             match (x, y) {
-                (Some(x), Some(y)) if (0..=u32::MAX as i64).contains(&x) && (0..=u32::MAX as i64).contains(&y) => {
+                (Some(x), Some(y))
+                    if (0..=u32::MAX as i64).contains(&x) && (0..=u32::MAX as i64).contains(&y) =>
+                {
                     out.push((x as u32, y as u32, row + 1))
                 }
-                _ => return Err(format!("{}: row {}: expected two non-negative u32 node ids", path.display(), row + 1)),
+                _ => {
+                    return Err(format!(
+                        "{}: row {}: expected two non-negative u32 node ids",
+                        path.display(),
+                        row + 1
+                    ))
+                }
             }
         }
         return Ok(out);
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     let mut out = Vec::new();
     for (k, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line.split([',', '\t', ' ', ';']).filter(|f| !f.is_empty()).collect();
-        let parsed = (fields.len() >= 2)
-            .then(|| (fields[0].parse::<u32>(), fields[1].parse::<u32>()));
+        let fields: Vec<&str> = line
+            .split([',', '\t', ' ', ';'])
+            .filter(|f| !f.is_empty())
+            .collect();
+        let parsed =
+            (fields.len() >= 2).then(|| (fields[0].parse::<u32>(), fields[1].parse::<u32>()));
         match parsed {
             Some((Ok(a), Ok(b))) => out.push((a, b, k + 1)),
             _ if out.is_empty() && k == first_content_line(&text) => continue, // header
@@ -397,9 +427,15 @@ mod tests {
         for i in 0..g.len() as u32 {
             let f = g.friends(i);
             assert!(!f.contains(&i), "self-loop at {i}");
-            assert!(f.windows(2).all(|w| w[0] < w[1]), "duplicate or unsorted row {i}");
+            assert!(
+                f.windows(2).all(|w| w[0] < w[1]),
+                "duplicate or unsorted row {i}"
+            );
             for &j in f {
-                assert!(g.friends(j).binary_search(&i).is_ok(), "asymmetric edge {i}-{j}");
+                assert!(
+                    g.friends(j).binary_search(&i).is_ok(),
+                    "asymmetric edge {i}-{j}"
+                );
             }
         }
     }
@@ -408,7 +444,11 @@ mod tests {
     fn small_world_degree_within_one_percent() {
         let g = small_world(20_000, 20, 0.1, 3);
         check_simple(&g);
-        assert!((g.mean_degree() - 20.0).abs() / 20.0 < 0.01, "{}", g.mean_degree());
+        assert!(
+            (g.mean_degree() - 20.0).abs() / 20.0 < 0.01,
+            "{}",
+            g.mean_degree()
+        );
         assert_eq!(small_world(20_000, 20, 0.1, 3).neighbors, g.neighbors);
     }
 
@@ -418,7 +458,11 @@ mod tests {
         let home: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
         let (g, comm) = communities(n, 20.0, 100, 0.8, 0.7, &home, &[0.45, 0.4, 0.15], 9);
         check_simple(&g);
-        assert!((g.mean_degree() - 20.0).abs() / 20.0 < 0.01, "{}", g.mean_degree());
+        assert!(
+            (g.mean_degree() - 20.0).abs() / 20.0 < 0.01,
+            "{}",
+            g.mean_degree()
+        );
         let inside = g.share_inside(&comm);
         assert!((inside - 0.8).abs() / 0.8 < 0.01, "{inside}");
         // Homophily: ties within an ecosystem far above the 0.45²+0.4²+0.15² of random mixing.
@@ -434,7 +478,11 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| communities(5000, 12.0, 50, 0.7, 0.5, &home, &[0.5, 0.5], 1).0.neighbors)
+                .install(|| {
+                    communities(5000, 12.0, 50, 0.7, 0.5, &home, &[0.5, 0.5], 1)
+                        .0
+                        .neighbors
+                })
         };
         assert_eq!(run(1), run(4));
     }

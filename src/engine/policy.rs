@@ -41,7 +41,10 @@ impl Policy {
                 .iter()
                 .map(|chs| {
                     std::array::from_fn(|ch| {
-                        chs[ch].iter().enumerate().fold(0u16, |b, (e, &o)| b | ((o as u16) << e))
+                        chs[ch]
+                            .iter()
+                            .enumerate()
+                            .fold(0u16, |b, (e, &o)| b | ((o as u16) << e))
                     })
                 })
                 .collect(),
@@ -59,7 +62,12 @@ impl Policy {
     /// Applies one event's action.
     pub fn apply(&mut self, sc: &Scenario, action: &Action) {
         match *action {
-            Action::Link { social, channel, target, open } => {
+            Action::Link {
+                social,
+                channel,
+                target,
+                open,
+            } => {
                 for (s, rules) in self.link_open.iter_mut().enumerate() {
                     if !sc.platforms[s].social || social.is_some_and(|x| x != s) {
                         continue;
@@ -81,7 +89,11 @@ impl Policy {
                     }
                 }
             }
-            Action::Accept { platform, wallet, accept } => {
+            Action::Accept {
+                platform,
+                wallet,
+                accept,
+            } => {
                 if accept {
                     self.accepts[platform] |= 1 << wallet;
                 } else {

@@ -52,7 +52,11 @@ pub fn mix64(mut z: u64) -> u64 {
 pub fn key(seed: u64, purpose: Purpose, step: u64, agent: u64) -> u64 {
     let mut h = mix64(seed ^ GOLDEN);
     h = mix64(h ^ (purpose as u64).wrapping_mul(GOLDEN));
-    h = mix64(h ^ step.wrapping_add(0x1234_5678).wrapping_mul(0xD6E8_FEB8_6659_FD93));
+    h = mix64(
+        h ^ step
+            .wrapping_add(0x1234_5678)
+            .wrapping_mul(0xD6E8_FEB8_6659_FD93),
+    );
     mix64(h ^ agent.wrapping_add(1).wrapping_mul(0xA076_1D64_78BD_642F))
 }
 
@@ -63,7 +67,9 @@ impl Stream {
     /// The stream of (seed, purpose, step, agent).
     #[inline]
     pub fn new(seed: u64, purpose: Purpose, step: u64, agent: u64) -> Self {
-        Stream(Xoshiro256PlusPlus::seed_from_u64(key(seed, purpose, step, agent)))
+        Stream(Xoshiro256PlusPlus::seed_from_u64(key(
+            seed, purpose, step, agent,
+        )))
     }
 
     /// Next raw 64 bits.

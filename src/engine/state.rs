@@ -77,9 +77,17 @@ impl Tables {
             commerce,
             commerce_idx,
             owner: sc.platforms.iter().map(|p| p.owner as u8).collect(),
-            wallet_owner: sc.wallets.iter().map(|w| w.owner.map(|o| o as u8)).collect(),
+            wallet_owner: sc
+                .wallets
+                .iter()
+                .map(|w| w.owner.map(|o| o as u8))
+                .collect(),
             convenience: sc.wallets.iter().map(|w| w.convenience).collect(),
-            net_adoption: sc.wallets.iter().map(|w| w.convenience - w.adoption_cost).collect(),
+            net_adoption: sc
+                .wallets
+                .iter()
+                .map(|w| w.convenience - w.adoption_cost)
+                .collect(),
             adoption_cost: sc.wallets.iter().map(|w| w.adoption_cost).collect(),
             gamma: sc.wallets.iter().map(|w| w.gamma).collect(),
             appeal: sc.platforms.iter().map(|p| p.appeal).collect(),

@@ -30,7 +30,10 @@ pub struct RunValues {
 impl RunValues {
     /// A column by name.
     pub fn get(&self, name: &str) -> Option<&[f64]> {
-        self.columns.iter().find(|c| c.0 == name).map(|c| c.1.as_slice())
+        self.columns
+            .iter()
+            .find(|c| c.0 == name)
+            .map(|c| c.1.as_slice())
     }
 }
 
@@ -39,7 +42,10 @@ pub fn metric_values(df: &DataFrame, sweep: &[String]) -> Result<Vec<(String, Ve
     let mut out = Vec::new();
     for c in df.columns() {
         let name = c.name().as_str();
-        if ID_COLUMNS.contains(&name) || sweep.iter().any(|s| s == name) || !c.dtype().is_primitive_numeric() {
+        if ID_COLUMNS.contains(&name)
+            || sweep.iter().any(|s| s == name)
+            || !c.dtype().is_primitive_numeric()
+        {
             continue;
         }
         let s = c.as_materialized_series().cast(&DataType::Float64)?;
@@ -51,7 +57,11 @@ pub fn metric_values(df: &DataFrame, sweep: &[String]) -> Result<Vec<(String, Ve
 
 /// Runs that are not finished yet.
 pub fn missing_runs(out: &Path, plan: &PlanRecord) -> Vec<u32> {
-    plan.runs.iter().filter(|r| !store::run_finished(out, r.run_id)).map(|r| r.run_id).collect()
+    plan.runs
+        .iter()
+        .filter(|r| !store::run_finished(out, r.run_id))
+        .map(|r| r.run_id)
+        .collect()
 }
 
 /// Writes steps, summary, manifest and charts of a complete out folder.
@@ -111,7 +121,10 @@ pub struct Summary {
 
 /// Computes the summary.
 pub fn summarise(plan: &PlanRecord, runs: &[RunValues]) -> Summary {
-    let metrics: Vec<String> = runs.first().map(|r| r.columns.iter().map(|c| c.0.clone()).collect()).unwrap_or_default();
+    let metrics: Vec<String> = runs
+        .first()
+        .map(|r| r.columns.iter().map(|c| c.0.clone()).collect())
+        .unwrap_or_default();
     let last = plan.summary_last_steps.max(1) as usize;
     let mut points = Vec::new();
     for p in &plan.points {
@@ -126,7 +139,11 @@ pub fn summarise(plan: &PlanRecord, runs: &[RunValues]) -> Summary {
                         mean(&v[v.len().saturating_sub(last)..])
                     })
                     .collect();
-                let sd = if per_run.len() >= 2 { sample_sd(&per_run) } else { f64::NAN };
+                let sd = if per_run.len() >= 2 {
+                    sample_sd(&per_run)
+                } else {
+                    f64::NAN
+                };
                 (mean(&per_run), sd, ci95_half_width(&per_run))
             })
             .collect();
@@ -138,23 +155,61 @@ pub fn summarise(plan: &PlanRecord, runs: &[RunValues]) -> Summary {
 fn summary_frame(plan: &PlanRecord, s: &Summary) -> Result<DataFrame> {
     let n = plan.points.len();
     let mut cols: Vec<Column> = vec![
-        Column::new("point_id".into(), plan.points.iter().map(|p| p.id).collect::<Vec<u32>>()),
-        Column::new("point_label".into(), plan.points.iter().map(|p| p.label.as_str()).collect::<Vec<&str>>()),
+        Column::new(
+            "point_id".into(),
+            plan.points.iter().map(|p| p.id).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "point_label".into(),
+            plan.points
+                .iter()
+                .map(|p| p.label.as_str())
+                .collect::<Vec<&str>>(),
+        ),
     ];
     for (k, name) in plan.sweep_columns.iter().enumerate() {
         let vals: Vec<&ParamValue> = plan.points.iter().map(|p| &p.params[k].1).collect();
         if vals.iter().all(|v| matches!(v, ParamValue::Num(_))) {
-            cols.push(Column::new(name.into(), vals.iter().map(|v| if let ParamValue::Num(x) = v { *x } else { f64::NAN }).collect::<Vec<f64>>()));
+            cols.push(Column::new(
+                name.into(),
+                vals.iter()
+                    .map(|v| {
+                        if let ParamValue::Num(x) = v {
+                            *x
+                        } else {
+                            f64::NAN
+                        }
+                    })
+                    .collect::<Vec<f64>>(),
+            ));
         } else {
-            cols.push(Column::new(name.into(), vals.iter().map(|v| v.to_string()).collect::<Vec<String>>()));
+            cols.push(Column::new(
+                name.into(),
+                vals.iter().map(|v| v.to_string()).collect::<Vec<String>>(),
+            ));
         }
     }
-    cols.push(Column::new("replicates".into(), s.points.iter().map(|p| p.0 as u32).collect::<Vec<u32>>()));
-    cols.push(Column::new("summary_last_steps".into(), vec![plan.summary_last_steps; n]));
+    cols.push(Column::new(
+        "replicates".into(),
+        s.points.iter().map(|p| p.0 as u32).collect::<Vec<u32>>(),
+    ));
+    cols.push(Column::new(
+        "summary_last_steps".into(),
+        vec![plan.summary_last_steps; n],
+    ));
     for (k, m) in s.metrics.iter().enumerate() {
-        cols.push(Column::new(format!("{m}_mean").into(), s.points.iter().map(|p| p.1[k].0).collect::<Vec<f64>>()));
-        cols.push(Column::new(format!("{m}_sd").into(), s.points.iter().map(|p| p.1[k].1).collect::<Vec<f64>>()));
-        cols.push(Column::new(format!("{m}_ci95").into(), s.points.iter().map(|p| p.1[k].2).collect::<Vec<f64>>()));
+        cols.push(Column::new(
+            format!("{m}_mean").into(),
+            s.points.iter().map(|p| p.1[k].0).collect::<Vec<f64>>(),
+        ));
+        cols.push(Column::new(
+            format!("{m}_sd").into(),
+            s.points.iter().map(|p| p.1[k].1).collect::<Vec<f64>>(),
+        ));
+        cols.push(Column::new(
+            format!("{m}_ci95").into(),
+            s.points.iter().map(|p| p.1[k].2).collect::<Vec<f64>>(),
+        ));
     }
     Ok(DataFrame::new(n, cols)?)
 }
@@ -200,7 +255,10 @@ fn write_manifest(out: &Path, plan: &PlanRecord, threads: usize) -> Result<()> {
         "run_wall_s_total": total,
         "runs": runs,
     });
-    write_bytes(&out.join("manifest.json"), serde_json::to_string_pretty(&m)?.as_bytes())
+    write_bytes(
+        &out.join("manifest.json"),
+        serde_json::to_string_pretty(&m)?.as_bytes(),
+    )
 }
 
 /// Mean and CI band over replicates, per step, of one metric at one point.
@@ -215,7 +273,12 @@ fn band(runs: &[&RunValues], metric: &str, steps: usize) -> Series {
     let mut vals = Vec::with_capacity(runs.len());
     for t in 0..steps {
         vals.clear();
-        vals.extend(runs.iter().filter_map(|r| r.get(metric).and_then(|v| v.get(t))).copied().filter(|x| x.is_finite()));
+        vals.extend(
+            runs.iter()
+                .filter_map(|r| r.get(metric).and_then(|v| v.get(t)))
+                .copied()
+                .filter(|x| x.is_finite()),
+        );
         let m = mean(&vals);
         let h = ci95_half_width(&vals);
         let h = if h.is_finite() { h } else { 0.0 };
@@ -236,17 +299,32 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
         start_date: start,
         days_per_step: plan.days_per_step,
     };
-    let events: Vec<EventMark> = plan.events.iter().map(|e| EventMark { step: e.step as f64, label: e.label.clone() }).collect();
+    let events: Vec<EventMark> = plan
+        .events
+        .iter()
+        .map(|e| EventMark {
+            step: e.step as f64,
+            label: e.label.clone(),
+        })
+        .collect();
     let steps = plan.steps as usize;
     let shown: Vec<_> = plan.points.iter().take(12).collect();
-    let suffix = if plan.points.len() > shown.len() { format!(" (first {} of {} points)", shown.len(), plan.points.len()) } else { String::new() };
+    let suffix = if plan.points.len() > shown.len() {
+        format!(" (first {} of {} points)", shown.len(), plan.points.len())
+    } else {
+        String::new()
+    };
     let panels_for = |prefix: &str, names: &[String]| -> Vec<Panel> {
         shown
             .iter()
             .map(|p| {
                 let mine: Vec<&RunValues> = runs.iter().filter(|r| r.point_id == p.id).collect();
                 Panel {
-                    title: if plan.points.len() == 1 { String::new() } else { p.label.clone() },
+                    title: if plan.points.len() == 1 {
+                        String::new()
+                    } else {
+                        p.label.clone()
+                    },
                     series: names
                         .iter()
                         .map(|n| {
@@ -259,7 +337,11 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
             })
             .collect()
     };
-    let reps = if plan.replicates > 1 { format!(", mean and 95% CI over {} replicates", plan.replicates) } else { String::new() };
+    let reps = if plan.replicates > 1 {
+        format!(", mean and 95% CI over {} replicates", plan.replicates)
+    } else {
+        String::new()
+    };
     charts::time_panels(
         &dir.join("wallet_shares"),
         &format!("Wallet shares of payment value{reps}{suffix}"),
@@ -277,16 +359,26 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
         &events,
     )?;
     let comps = ["consumer_surplus", "merchant_profit", "platform_revenue"];
-    let idx: Vec<usize> = comps.iter().filter_map(|c| summary.metrics.iter().position(|m| m == c)).collect();
+    let idx: Vec<usize> = comps
+        .iter()
+        .filter_map(|c| summary.metrics.iter().position(|m| m == c))
+        .collect();
     let groups: Vec<String> = plan.points.iter().map(|p| p.label.clone()).collect();
     let values: Vec<Vec<(f64, f64)>> = summary
         .points
         .iter()
-        .map(|(_, st)| idx.iter().map(|&k| (st[k].0, if st[k].2.is_finite() { st[k].2 } else { 0.0 })).collect())
+        .map(|(_, st)| {
+            idx.iter()
+                .map(|&k| (st[k].0, if st[k].2.is_finite() { st[k].2 } else { 0.0 }))
+                .collect()
+        })
         .collect();
     charts::grouped_bars(
         &dir.join("welfare"),
-        &format!("Welfare per step (yuan), mean of the last {} steps{reps}", plan.summary_last_steps),
+        &format!(
+            "Welfare per step (yuan), mean of the last {} steps{reps}",
+            plan.summary_last_steps
+        ),
         "yuan per step",
         &groups,
         &comps.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
@@ -296,7 +388,9 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
     for a in 0..plan.sweep_columns.len() {
         for b in a + 1..plan.sweep_columns.len() {
             for metric in ["total_welfare", "hhi_wallet"] {
-                let Some(k) = summary.metrics.iter().position(|m| m == metric) else { continue };
+                let Some(k) = summary.metrics.iter().position(|m| m == metric) else {
+                    continue;
+                };
                 let distinct = |c: usize| -> Vec<String> {
                     let mut v: Vec<String> = Vec::new();
                     for p in &plan.points {
@@ -317,7 +411,10 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
                                     .points
                                     .iter()
                                     .zip(&summary.points)
-                                    .filter(|(p, _)| &p.params[a].1.to_string() == x && &p.params[b].1.to_string() == y)
+                                    .filter(|(p, _)| {
+                                        &p.params[a].1.to_string() == x
+                                            && &p.params[b].1.to_string() == y
+                                    })
                                     .map(|(_, s)| s.1[k].0)
                                     .collect();
                                 mean(&cell)
@@ -328,7 +425,10 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
                 let (ca, cb) = (&plan.sweep_columns[a], &plan.sweep_columns[b]);
                 charts::heatmap(
                     &dir.join(format!("heatmap__{ca}__{cb}__{metric}")),
-                    &format!("{metric}: mean of the last {} steps", plan.summary_last_steps),
+                    &format!(
+                        "{metric}: mean of the last {} steps",
+                        plan.summary_last_steps
+                    ),
                     ca,
                     &xs,
                     cb,

@@ -72,7 +72,12 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
     let t0 = Instant::now();
     let shards = opts.shard.map_or(1, |s| s.1);
     let record = PlanRecord::from_plan(plan, shards);
-    store::prepare(&opts.out, &record, opts.resume || opts.shard.is_some(), opts.force)?;
+    store::prepare(
+        &opts.out,
+        &record,
+        opts.resume || opts.shard.is_some(),
+        opts.force,
+    )?;
     let mine: Vec<RunSpec> = plan
         .runs
         .iter()
@@ -90,7 +95,10 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
     let total_steps = todo.len() as u64 * plan.source.steps as u64;
     let bar = progress_bar(opts.progress, total_steps);
     if opts.progress == Progress::Auto && skipped > 0 {
-        eprintln!("resuming: {skipped} of {} runs already finished", mine.len());
+        eprintln!(
+            "resuming: {skipped} of {} runs already finished",
+            mine.len()
+        );
     }
     for (k, spec) in todo.iter().enumerate() {
         let point = &plan.points[spec.point_id as usize];
@@ -105,7 +113,12 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
                     b.inc(1);
                 }
             }
-            let table = metrics::table(&sc, &sim.tallies, sim.world.consumers.len() as u64, sim.world.merchants.len() as u64);
+            let table = metrics::table(
+                &sc,
+                &sim.tallies,
+                sim.world.consumers.len() as u64,
+                sim.world.merchants.len() as u64,
+            );
             run_frame(spec, &point.params, &table)
         })?;
         let wall = t.elapsed().as_secs_f64();
@@ -175,14 +188,20 @@ fn progress_bar(p: Progress, total: u64) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{elapsed_precise} [{wide_bar}] {percent}% steps {pos}/{len} ETA {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{wide_bar}] {percent}% steps {pos}/{len} ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
 }
 
 /// The rows of one run: identifiers, swept parameters, then the metric table.
-pub fn run_frame(spec: &RunSpec, params: &[(String, ParamValue)], table: &metrics::MetricTable) -> Result<DataFrame> {
+pub fn run_frame(
+    spec: &RunSpec,
+    params: &[(String, ParamValue)],
+    table: &metrics::MetricTable,
+) -> Result<DataFrame> {
     let n = table.rows();
     let mut cols: Vec<Column> = vec![
         Column::new("run_id".into(), vec![spec.run_id; n]),
@@ -204,6 +223,9 @@ pub fn run_frame(spec: &RunSpec, params: &[(String, ParamValue)], table: &metric
 
 /// Default out folder of a scenario file: `output/<file stem>/`.
 pub fn default_out(scenario: &Path) -> PathBuf {
-    let stem = scenario.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".into());
+    let stem = scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
     PathBuf::from("output").join(stem)
 }

@@ -113,19 +113,31 @@ impl PlanRecord {
     /// Reads `plan.json` of an out folder.
     pub fn read(out: &Path) -> Result<Self> {
         let p = out.join("plan.json");
-        let text = std::fs::read_to_string(&p)
-            .with_context(|| format!("{}: no plan here (run `gardengate plan` or `gardengate run` first)", p.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{}: not a gardengate plan", p.display()))
+        let text = std::fs::read_to_string(&p).with_context(|| {
+            format!(
+                "{}: no plan here (run `gardengate plan` or `gardengate run` first)",
+                p.display()
+            )
+        })?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a gardengate plan", p.display()))
     }
 
     /// Writes `plan.json` atomically.
     pub fn write(&self, out: &Path) -> Result<()> {
-        write_bytes(&out.join("plan.json"), serde_json::to_string_pretty(self)?.as_bytes())
+        write_bytes(
+            &out.join("plan.json"),
+            serde_json::to_string_pretty(self)?.as_bytes(),
+        )
     }
 
     /// The runs of shard `i`.
     pub fn shard_runs(&self, i: u32) -> Vec<RunSpec> {
-        self.runs.iter().copied().filter(|r| r.run_id % self.shards == i).collect()
+        self.runs
+            .iter()
+            .copied()
+            .filter(|r| r.run_id % self.shards == i)
+            .collect()
     }
 }
 
@@ -169,7 +181,10 @@ pub fn run_finished(out: &Path, run_id: u32) -> bool {
 
 /// Writes a run record.
 pub fn write_run_record(out: &Path, r: &RunRecord) -> Result<()> {
-    write_bytes(&run_json(out, r.run_id), serde_json::to_string_pretty(r)?.as_bytes())
+    write_bytes(
+        &run_json(out, r.run_id),
+        serde_json::to_string_pretty(r)?.as_bytes(),
+    )
 }
 
 /// Reads a run record.
@@ -188,7 +203,10 @@ pub fn write_shard_record(out: &Path, i: u32, n: u32, runs: &[RunSpec]) -> Resul
         "finished_unix": now_unix(),
         "host": hostname(),
     });
-    write_bytes(&shard_path(out, i, n), serde_json::to_string_pretty(&rec)?.as_bytes())
+    write_bytes(
+        &shard_path(out, i, n),
+        serde_json::to_string_pretty(&rec)?.as_bytes(),
+    )
 }
 
 /// Path of a shard's completion record.
@@ -197,19 +215,32 @@ pub fn shard_path(out: &Path, i: u32, n: u32) -> PathBuf {
 }
 
 /// Files and folders that a batch writes (and `--force` or a fresh run may remove).
-const OWNED: [&str; 7] = ["runs", "shards", "charts", "steps.parquet", "summary.parquet", "summary.csv", "manifest.json"];
+const OWNED: [&str; 7] = [
+    "runs",
+    "shards",
+    "charts",
+    "steps.parquet",
+    "summary.parquet",
+    "summary.csv",
+    "manifest.json",
+];
 
 /// Prepares an out folder for a plan: refuses results of a different scenario unless
 /// `force`; keeps finished runs when `keep` (resume or shard), otherwise starts afresh.
 pub fn prepare(out: &Path, plan: &PlanRecord, keep: bool, force: bool) -> Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create out folder {}", out.display()))?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create out folder {}", out.display()))?;
     let existing = out.join("plan.json");
     if existing.is_file() {
         let old = PlanRecord::read(out);
-        let same = old.as_ref().is_ok_and(|o| o.scenario_hash == plan.scenario_hash);
+        let same = old
+            .as_ref()
+            .is_ok_and(|o| o.scenario_hash == plan.scenario_hash);
         if !same {
             if !force {
-                let what = old.map(|o| format!("scenario `{}` ({})", o.scenario_name, o.scenario_file)).unwrap_or_else(|_| "an unreadable plan".into());
+                let what = old
+                    .map(|o| format!("scenario `{}` ({})", o.scenario_name, o.scenario_file))
+                    .unwrap_or_else(|_| "an unreadable plan".into());
                 bail!(
                     "out folder {} holds results of a different scenario: {what}\n  help: choose another --out folder, or pass --force to replace those results",
                     out.display()
@@ -278,7 +309,13 @@ pub fn now_unix() -> f64 {
 pub fn iso_time(unix: f64) -> String {
     let secs = unix.floor() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    format!("{}T{:02}:{:02}:{:02}Z", format_date(days), rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        format_date(days),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// This machine's host name.

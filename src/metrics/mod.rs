@@ -80,7 +80,10 @@ fn hhi(values: &[i64]) -> f64 {
 pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u64) -> MetricTable {
     let mut cols: Vec<(String, Values)> = Vec::new();
     let mut int = |name: &str, f: &dyn Fn(&Tally) -> i64| {
-        cols.push((name.to_string(), Values::Int(tallies.iter().map(f).collect())));
+        cols.push((
+            name.to_string(),
+            Values::Int(tallies.iter().map(f).collect()),
+        ));
     };
     int("step", &|_| 0);
     int("date", &|_| 0);
@@ -136,16 +139,22 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
     let pr = |t: &Tally| yuan(sum(&t.commission) + sum(&t.fees) + sum(&t.listing_fees));
     flt("merchant_profit".into(), &mp);
     flt("platform_revenue".into(), &pr);
-    flt("total_welfare".into(), &|t| t.consumer_surplus + mp(t) + pr(t));
+    flt("total_welfare".into(), &|t| {
+        t.consumer_surplus + mp(t) + pr(t)
+    });
     flt("willingness_to_pay".into(), &|t| t.wtp);
     flt("frictions".into(), &|t| t.friction);
     flt("hhi_wallet".into(), &|t| hhi(&t.pay_value));
     flt("hhi_commerce".into(), &|t| hhi(&t.gmv));
     let nc = n_consumers.max(1) as f64;
-    flt("wallets_per_consumer".into(), &|t| t.wallets_held as f64 / nc);
+    flt("wallets_per_consumer".into(), &|t| {
+        t.wallets_held as f64 / nc
+    });
     flt("multihoming_share".into(), &|t| t.multihomers as f64 / nc);
     flt("apps_per_consumer".into(), &|t| t.apps_used as f64 / nc);
-    flt("merchant_multihoming_share".into(), &|t| t.merchant_multihomers as f64 / n_merchants.max(1) as f64);
+    flt("merchant_multihoming_share".into(), &|t| {
+        t.merchant_multihomers as f64 / n_merchants.max(1) as f64
+    });
     flt("link_open_share".into(), &|t| {
         let d = t.delivered_open + t.delivered_blocked;
         if d == 0 {
@@ -156,8 +165,14 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
     });
 
     for (w, wl) in sc.wallets.iter().enumerate() {
-        cols.push((format!("wallet_count__{}", wl.name), Values::Int(tallies.iter().map(|t| t.pay_count[w] as i64).collect())));
-        cols.push((format!("wallet_value__{}", wl.name), Values::Float(tallies.iter().map(|t| yuan(t.pay_value[w])).collect())));
+        cols.push((
+            format!("wallet_count__{}", wl.name),
+            Values::Int(tallies.iter().map(|t| t.pay_count[w] as i64).collect()),
+        ));
+        cols.push((
+            format!("wallet_value__{}", wl.name),
+            Values::Float(tallies.iter().map(|t| yuan(t.pay_value[w])).collect()),
+        ));
         cols.push((
             format!("wallet_share__{}", wl.name),
             Values::Float(
@@ -174,11 +189,25 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
                     .collect(),
             ),
         ));
-        cols.push((format!("wallet_holders__{}", wl.name), Values::Float(tallies.iter().map(|t| t.holders[w] as f64 / nc).collect())));
-        cols.push((format!("wallet_primary__{}", wl.name), Values::Float(tallies.iter().map(|t| t.primary_holders[w] as f64 / nc).collect())));
+        cols.push((
+            format!("wallet_holders__{}", wl.name),
+            Values::Float(tallies.iter().map(|t| t.holders[w] as f64 / nc).collect()),
+        ));
+        cols.push((
+            format!("wallet_primary__{}", wl.name),
+            Values::Float(
+                tallies
+                    .iter()
+                    .map(|t| t.primary_holders[w] as f64 / nc)
+                    .collect(),
+            ),
+        ));
     }
     for (p, pl) in sc.platforms.iter().enumerate().filter(|(_, p)| p.commerce) {
-        cols.push((format!("gmv__{}", pl.name), Values::Float(tallies.iter().map(|t| yuan(t.gmv[p])).collect())));
+        cols.push((
+            format!("gmv__{}", pl.name),
+            Values::Float(tallies.iter().map(|t| yuan(t.gmv[p])).collect()),
+        ));
         cols.push((
             format!("gmv_share__{}", pl.name),
             Values::Float(
@@ -195,22 +224,43 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
                     .collect(),
             ),
         ));
-        cols.push((format!("sales__{}", pl.name), Values::Int(tallies.iter().map(|t| t.sales[p] as i64).collect())));
-        cols.push((format!("listings__{}", pl.name), Values::Int(tallies.iter().map(|t| t.listings[p] as i64).collect())));
-        cols.push((format!("app_users__{}", pl.name), Values::Float(tallies.iter().map(|t| t.app_users[p] as f64 / nc).collect())));
+        cols.push((
+            format!("sales__{}", pl.name),
+            Values::Int(tallies.iter().map(|t| t.sales[p] as i64).collect()),
+        ));
+        cols.push((
+            format!("listings__{}", pl.name),
+            Values::Int(tallies.iter().map(|t| t.listings[p] as i64).collect()),
+        ));
+        cols.push((
+            format!("app_users__{}", pl.name),
+            Values::Float(tallies.iter().map(|t| t.app_users[p] as f64 / nc).collect()),
+        ));
         for (w, wl) in sc.wallets.iter().enumerate() {
             let nw = sc.wallets.len();
             cols.push((
                 format!("pay__{}__{}", pl.name, wl.name),
-                Values::Float(tallies.iter().map(|t| yuan(t.pay_platform_wallet[p * nw + w])).collect()),
+                Values::Float(
+                    tallies
+                        .iter()
+                        .map(|t| yuan(t.pay_platform_wallet[p * nw + w]))
+                        .collect(),
+                ),
             ));
         }
     }
     for (e, eco) in sc.ecosystems.iter().enumerate() {
-        let owned: Vec<usize> = (0..sc.platforms.len()).filter(|&p| sc.platforms[p].owner == e).collect();
+        let owned: Vec<usize> = (0..sc.platforms.len())
+            .filter(|&p| sc.platforms[p].owner == e)
+            .collect();
         cols.push((
             format!("gmv_eco__{}", eco.name),
-            Values::Float(tallies.iter().map(|t| yuan(owned.iter().map(|&p| t.gmv[p]).sum())).collect()),
+            Values::Float(
+                tallies
+                    .iter()
+                    .map(|t| yuan(owned.iter().map(|&p| t.gmv[p]).sum()))
+                    .collect(),
+            ),
         ));
         cols.push((
             format!("gmv_share_eco__{}", eco.name),
@@ -230,10 +280,18 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
         ));
         cols.push((
             format!("revenue__{}", eco.name),
-            Values::Float(tallies.iter().map(|t| yuan(t.commission[e] + t.fees[e] + t.listing_fees[e])).collect()),
+            Values::Float(
+                tallies
+                    .iter()
+                    .map(|t| yuan(t.commission[e] + t.fees[e] + t.listing_fees[e]))
+                    .collect(),
+            ),
         ));
     }
     let ne = sc.ecosystems.len();
-    cols.push(("revenue__banks".into(), Values::Float(tallies.iter().map(|t| yuan(t.fees[ne])).collect())));
+    cols.push((
+        "revenue__banks".into(),
+        Values::Float(tallies.iter().map(|t| yuan(t.fees[ne])).collect()),
+    ));
     MetricTable { columns: cols }
 }

@@ -462,7 +462,6 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
     out
 }
 
-
 /// Two-sided Student t quantile: the t with P(|T| ≤ t) = `level` for `df` degrees of freedom
 /// (bisection on the CDF; 1e-12 absolute).
 pub fn t_quantile(level: f64, df: f64) -> f64 {
@@ -507,7 +506,13 @@ mod tests {
     #[test]
     fn t_quantiles_match_tables() {
         // Student t table: t(0.975; df).
-        for (df, t) in [(1.0, 12.706_204_736), (4.0, 2.776_445_105), (9.0, 2.262_157_163), (29.0, 2.045_229_642), (1e6, 1.959_966_2)] {
+        for (df, t) in [
+            (1.0, 12.706_204_736),
+            (4.0, 2.776_445_105),
+            (9.0, 2.262_157_163),
+            (29.0, 2.045_229_642),
+            (1e6, 1.959_966_2),
+        ] {
             assert!((t_quantile(0.95, df) - t).abs() < 1e-6, "df {df}");
         }
     }

@@ -53,10 +53,28 @@ pub fn build_world(sc: Arc<Scenario>, seed: u64) -> Result<World, String> {
 pub fn build_graph(sc: &Scenario, home: &[u8], seed: u64) -> Result<Graph, String> {
     let n = home.len() as u32;
     Ok(match &sc.graph {
-        GraphSpec::SmallWorld { mean_degree, rewire } => graph::small_world(n, *mean_degree, *rewire, seed),
-        GraphSpec::Communities { mean_degree, size, inside_share, homophily } => {
+        GraphSpec::SmallWorld {
+            mean_degree,
+            rewire,
+        } => graph::small_world(n, *mean_degree, *rewire, seed),
+        GraphSpec::Communities {
+            mean_degree,
+            size,
+            inside_share,
+            homophily,
+        } => {
             let shares: Vec<f64> = sc.ecosystems.iter().map(|e| e.share).collect();
-            graph::communities(n, *mean_degree, *size, *inside_share, *homophily, home, &shares, seed).0
+            graph::communities(
+                n,
+                *mean_degree,
+                *size,
+                *inside_share,
+                *homophily,
+                home,
+                &shares,
+                seed,
+            )
+            .0
         }
         GraphSpec::EdgeList { path } => graph::edge_list(path, n)?,
     })
@@ -106,7 +124,11 @@ fn init_consumers(sc: &Scenario, tb: &Tables, seed: u64) -> Consumers {
             let social = if social_w.iter().sum::<f64>() > 0.0 {
                 categorical(s.uniform(), &social_w)
             } else {
-                let reach: Vec<f64> = sc.platforms.iter().map(|p| if p.social { p.reach } else { 0.0 }).collect();
+                let reach: Vec<f64> = sc
+                    .platforms
+                    .iter()
+                    .map(|p| if p.social { p.reach } else { 0.0 })
+                    .collect();
                 categorical(s.uniform(), &reach)
             };
             let alpha = (ln_alpha + c.alpha_log_sd * s.normal()).exp() as f32;
@@ -149,7 +171,11 @@ fn init_consumers(sc: &Scenario, tb: &Tables, seed: u64) -> Consumers {
         home: rows.iter().map(|r| r.home).collect(),
         social: rows.iter().map(|r| r.social).collect(),
         alpha: rows.iter().map(|r| r.alpha).collect(),
-        shop: if beta.is_some() { rows.iter().map(|r| r.shop).collect() } else { Vec::new() },
+        shop: if beta.is_some() {
+            rows.iter().map(|r| r.shop).collect()
+        } else {
+            Vec::new()
+        },
         wallets: rows.iter().map(|r| r.wallets).collect(),
         wallets_next: vec![0; n],
         primary: rows.iter().map(|r| r.primary).collect(),
@@ -167,7 +193,12 @@ pub fn breaks_exclusivity(listed: u64, exclusive: &[bool], tb: &Tables) -> bool 
         .iter()
         .enumerate()
         .any(|(p, &x)| x && listed & (1 << p) != 0);
-    excl && tb.eco_platforms.iter().filter(|&&m| m & listed != 0).count() > 1
+    excl && tb
+        .eco_platforms
+        .iter()
+        .filter(|&&m| m & listed != 0)
+        .count()
+        > 1
 }
 
 fn init_merchants(sc: &Scenario, tb: &Tables, seed: u64) -> Merchants {
@@ -205,7 +236,9 @@ fn init_merchants(sc: &Scenario, tb: &Tables, seed: u64) -> Merchants {
         price: rows.iter().map(|r| r.2).collect(),
         cost: rows.iter().map(|r| r.3).collect(),
         listed: rows.iter().map(|r| r.4).collect(),
-        window_margin: (0..n * tb.commerce.len()).map(|_| AtomicI64::new(0)).collect(),
+        window_margin: (0..n * tb.commerce.len())
+            .map(|_| AtomicI64::new(0))
+            .collect(),
         on_platform: Vec::new(),
     };
     ms.rebuild_index(&tb.commerce);

@@ -19,7 +19,11 @@ pub fn revise(world: &World, t: u32) -> (Vec<u64>, Vec<i64>) {
     let nc = tb.commerce.len();
     let n = ms.len();
     let scale = sc.merchants.profit_scale;
-    let fee_fen: Vec<i64> = tb.commerce.iter().map(|&p| world.policy.listing_fee_fen[p]).collect();
+    let fee_fen: Vec<i64> = tb
+        .commerce
+        .iter()
+        .map(|&p| world.policy.listing_fee_fen[p])
+        .collect();
 
     // Aggregates over merchants currently listed: integer sums, order-independent.
     let agg = (0..n)
@@ -83,7 +87,10 @@ pub fn revise(world: &World, t: u32) -> (Vec<u64>, Vec<i64>) {
                     if b == 0 {
                         continue;
                     }
-                    let total: f64 = (0..64).filter(|&p| b & (1 << p) != 0).map(|p| expected[p]).sum();
+                    let total: f64 = (0..64)
+                        .filter(|&p| b & (1 << p) != 0)
+                        .map(|p| expected[p])
+                        .sum();
                     if total > best.0 {
                         best = (total, b);
                     }

@@ -9,8 +9,8 @@ pub mod tally;
 
 use crate::engine::state::World;
 use crate::scenario::Scenario;
-pub use tally::Tally;
 use std::sync::Arc;
+pub use tally::Tally;
 
 /// A run in progress: the world and the tallies of the steps run so far.
 #[derive(Debug)]

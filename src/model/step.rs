@@ -22,7 +22,16 @@ pub const CHUNK: usize = 2048;
 /// the (seed, taste, p, i) stream on each use rather than stored: a few nanoseconds per
 /// candidate platform, against 4 bytes per consumer and platform.
 #[inline]
-pub fn taste(seed: u64, i: u32, p: usize, home: u8, owner: u8, appeal: f64, loyalty: f64, sigma: f64) -> f64 {
+pub fn taste(
+    seed: u64,
+    i: u32,
+    p: usize,
+    home: u8,
+    owner: u8,
+    appeal: f64,
+    loyalty: f64,
+    sigma: f64,
+) -> f64 {
     let mut th = appeal;
     if owner == home {
         th += loyalty;
@@ -198,7 +207,12 @@ pub fn step(world: &mut World) -> Tally {
         retained.extend_from_slice(&o.retained);
         outbox.extend_from_slice(&o.outbox);
     }
-    world.inbox = merge_inbox(retained, outbox, sc.links.inbox_capacity as usize, &mut tally);
+    world.inbox = merge_inbox(
+        retained,
+        outbox,
+        sc.links.inbox_capacity as usize,
+        &mut tally,
+    );
 
     let c = &mut world.consumers;
     std::mem::swap(&mut c.wallets, &mut c.wallets_next);
@@ -301,7 +315,11 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     out: &mut out,
                     cands: &mut cands,
                 };
-                let shop_p = if shop.is_empty() { prm.shop_prob } else { shop[i as usize] as f64 };
+                let shop_p = if shop.is_empty() {
+                    prm.shop_prob
+                } else {
+                    shop[i as usize] as f64
+                };
                 cs.run(&inbox[start..li], shop_p);
                 let (nh, nu) = (cs.new_held, cs.new_used);
                 w_next[k] = nh;
@@ -451,7 +469,8 @@ impl ConsumerStep<'_> {
             }
             let m = c.merchant as usize;
             let price = self.merchants.price[m] as f64 / 100.0;
-            let mut u = self.merchants.quality[m] as f64 + theta_cache[p] + c.bonus - self.alpha * price;
+            let mut u =
+                self.merchants.quality[m] as f64 + theta_cache[p] + c.bonus - self.alpha * price;
             if self.used & (1 << p) == 0 {
                 u -= self.policy.join_cost[p];
             }
@@ -569,7 +588,8 @@ impl ConsumerStep<'_> {
         tl.shares[ch] += 1;
         let sp = self.social as usize;
         let target = self.tables.owner[c.platform as usize] as usize;
-        let open = self.tables.owner[sp] as usize == target || self.policy.link_is_open(sp, ch, target);
+        let open =
+            self.tables.owner[sp] as usize == target || self.policy.link_is_open(sp, ch, target);
         let friends = self.graph.friends(self.i);
         if friends.is_empty() {
             return;
@@ -654,7 +674,9 @@ impl ConsumerStep<'_> {
                 continue;
             }
             let x = wallet_friends[w] as f64 / deg;
-            if s.bernoulli(logistic(tb.gamma[w] * x + tb.net_adoption[w])) && self.new_held & (1 << w) == 0 {
+            if s.bernoulli(logistic(tb.gamma[w] * x + tb.net_adoption[w]))
+                && self.new_held & (1 << w) == 0
+            {
                 self.new_held |= 1 << w;
                 self.w_last[w] = t as u16;
                 tl.revision_adopt += 1;
@@ -665,8 +687,19 @@ impl ConsumerStep<'_> {
                 continue;
             }
             let y = app_friends[p] as f64 / deg;
-            let th = taste(prm.seed, self.i, p, self.home, tb.owner[p], tb.appeal[p], prm.loyalty, prm.sigma_theta);
-            if s.bernoulli(logistic(prm.gamma_app * y + th - self.policy.join_cost[p])) && self.new_used & (1 << p) == 0 {
+            let th = taste(
+                prm.seed,
+                self.i,
+                p,
+                self.home,
+                tb.owner[p],
+                tb.appeal[p],
+                prm.loyalty,
+                prm.sigma_theta,
+            );
+            if s.bernoulli(logistic(prm.gamma_app * y + th - self.policy.join_cost[p]))
+                && self.new_used & (1 << p) == 0
+            {
                 self.new_used |= 1 << p;
                 self.a_last[ci] = t as u16;
                 tl.app_joins += 1;
@@ -701,11 +734,17 @@ impl ConsumerStep<'_> {
 
 /// Builds the next inbox: links kept from before come first, then new links by (sender,
 /// sequence), up to the capacity; the rest overflow (§2.6).
-fn merge_inbox(retained: Vec<Link>, mut fresh: Vec<Link>, cap: usize, tally: &mut Tally) -> Vec<Link> {
+fn merge_inbox(
+    retained: Vec<Link>,
+    mut fresh: Vec<Link>,
+    cap: usize,
+    tally: &mut Tally,
+) -> Vec<Link> {
     // Stable: within a recipient the order stays (sender, seq), the order they were sent in.
     fresh.par_sort_by_key(|l| l.recipient);
     tally.recipients += fresh.len() as u64;
-    let mut out = Vec::with_capacity(retained.len() + fresh.len().min(retained.len() + fresh.len()));
+    let mut out =
+        Vec::with_capacity(retained.len() + fresh.len().min(retained.len() + fresh.len()));
     let (mut a, mut b) = (0, 0);
     while a < retained.len() || b < fresh.len() {
         let ra = retained.get(a).map_or(u32::MAX, |l| l.recipient);
@@ -755,31 +794,74 @@ mod tests {
     fn checkout_rules() {
         let n = net();
         // Primary accepted.
-        assert_eq!(checkout(0b0001, 0b0001, 0, 5.0, 0.3, &B, &n, &K), (Checkout::Primary(0), 0.0));
+        assert_eq!(
+            checkout(0b0001, 0b0001, 0, 5.0, 0.3, &B, &n, &K),
+            (Checkout::Primary(0), 0.0)
+        );
         // Primary not accepted, held bank card accepted: secondary with switch cost.
-        assert_eq!(checkout(0b1010, 0b1001, 0, 5.0, 0.3, &B, &n, &K), (Checkout::Secondary(3), 0.3));
+        assert_eq!(
+            checkout(0b1010, 0b1001, 0, 5.0, 0.3, &B, &n, &K),
+            (Checkout::Secondary(3), 0.3)
+        );
         // ... but not worth the switch.
-        assert_eq!(checkout(0b1010, 0b1001, 0, 0.2, 0.3, &B, &n, &K).0, Checkout::Abandoned);
+        assert_eq!(
+            checkout(0b1010, 0b1001, 0, 0.2, 0.3, &B, &n, &K).0,
+            Checkout::Abandoned
+        );
         // Nothing held is accepted: adopt the best b − k (bank card: −1.5 beats −1.8).
-        assert_eq!(checkout(0b1010, 0b0001, 0, 5.0, 0.3, &B, &n, &K), (Checkout::Adopted(3), 1.0));
-        assert_eq!(checkout(0b0010, 0b0001, 0, 1.5, 0.3, &B, &n, &K).0, Checkout::Abandoned);
+        assert_eq!(
+            checkout(0b1010, 0b0001, 0, 5.0, 0.3, &B, &n, &K),
+            (Checkout::Adopted(3), 1.0)
+        );
+        assert_eq!(
+            checkout(0b0010, 0b0001, 0, 1.5, 0.3, &B, &n, &K).0,
+            Checkout::Abandoned
+        );
         // Nothing accepted at all.
-        assert_eq!(checkout(0, 0b1111, 0, 50.0, 0.3, &B, &n, &K).0, Checkout::Abandoned);
+        assert_eq!(
+            checkout(0, 0b1111, 0, 50.0, 0.3, &B, &n, &K).0,
+            Checkout::Abandoned
+        );
         // Ties in convenience go to the lowest index.
-        assert_eq!(checkout(0b0011, 0b0011, NO_WALLET, 5.0, 0.3, &B, &n, &K).0, Checkout::Secondary(0));
+        assert_eq!(
+            checkout(0b0011, 0b0011, NO_WALLET, 5.0, 0.3, &B, &n, &K).0,
+            Checkout::Secondary(0)
+        );
     }
 
     #[test]
     fn inbox_merge_keeps_old_first_and_counts_overflow() {
-        let l = |r, s, seq, blocked| Link { recipient: r, sender: s, merchant: 0, arrived: 1, seq, platform: 0, social: 0, blocked };
+        let l = |r, s, seq, blocked| Link {
+            recipient: r,
+            sender: s,
+            merchant: 0,
+            arrived: 1,
+            seq,
+            platform: 0,
+            social: 0,
+            blocked,
+        };
         let retained = vec![l(1, 9, 0, false), l(1, 8, 0, false)];
-        let fresh = vec![l(0, 2, 0, true), l(1, 3, 0, false), l(1, 3, 1, true), l(1, 5, 0, false), l(2, 5, 1, false)];
+        let fresh = vec![
+            l(0, 2, 0, true),
+            l(1, 3, 0, false),
+            l(1, 3, 1, true),
+            l(1, 5, 0, false),
+            l(2, 5, 1, false),
+        ];
         let mut t = Tally::new(1, 1, 1);
         let out = merge_inbox(retained, fresh, 3, &mut t);
         assert_eq!(t.recipients, 5);
         assert_eq!(t.overflow, 2);
-        assert_eq!(t.delivered_open + t.delivered_blocked + t.overflow, t.recipients);
-        let r1: Vec<(u32, u8)> = out.iter().filter(|x| x.recipient == 1).map(|x| (x.sender, x.seq)).collect();
+        assert_eq!(
+            t.delivered_open + t.delivered_blocked + t.overflow,
+            t.recipients
+        );
+        let r1: Vec<(u32, u8)> = out
+            .iter()
+            .filter(|x| x.recipient == 1)
+            .map(|x| (x.sender, x.seq))
+            .collect();
         assert_eq!(r1, vec![(9, 0), (8, 0), (3, 0)]);
     }
 }

@@ -9,7 +9,12 @@ use std::path::Path;
 /// step: `step`, `date` (a Date), then every metric.
 pub fn run_frame(sim: &Simulation) -> PolarsResult<DataFrame> {
     let w = &sim.world;
-    let t = metrics::table(&w.scenario, &sim.tallies, w.consumers.len() as u64, w.merchants.len() as u64);
+    let t = metrics::table(
+        &w.scenario,
+        &sim.tallies,
+        w.consumers.len() as u64,
+        w.merchants.len() as u64,
+    );
     table_frame(&t)
 }
 
@@ -18,8 +23,11 @@ pub fn table_frame(t: &MetricTable) -> PolarsResult<DataFrame> {
     let mut cols: Vec<Column> = Vec::with_capacity(t.columns.len());
     for (name, v) in &t.columns {
         let c = match v {
-            Values::Int(x) if name == "date" => Column::new(name.into(), x.iter().map(|&d| d as i32).collect::<Vec<i32>>())
-                .cast(&DataType::Date)?,
+            Values::Int(x) if name == "date" => Column::new(
+                name.into(),
+                x.iter().map(|&d| d as i32).collect::<Vec<i32>>(),
+            )
+            .cast(&DataType::Date)?,
             Values::Int(x) => Column::new(name.into(), x),
             Values::Float(x) => Column::new(name.into(), x),
         };
