@@ -81,6 +81,7 @@ cleanup() {
         rm -rf "$TMP"
     fi
     if [ -z "$RESULT" ] && [ "$rc" -ne 0 ]; then
+        [ -n "$TMP" ] && log "outputs kept in $TMP"
         echo "slurm-e2e: FAIL: interrupted or unexpected error (exit $rc)"
     fi
     exit "$rc"
