@@ -189,32 +189,16 @@ pub fn small_world(n: u32, mean_degree: u32, rewire: f64, seed: u64) -> Graph {
     })
 }
 
-/// Planted-partition communities with homophily.
+/// Community order with homophily: a permutation of consumers such that consecutive blocks
+/// of `size` form the communities.
 ///
-/// Community assignment: each consumer gets a sort key: with probability `homophily` her home
-/// ecosystem, otherwise an ecosystem drawn from `eco_shares`; consumers are sorted by (key,
-/// random tie-break) and cut into consecutive communities of `size`. With homophily 1 a
-/// community holds one ecosystem's consumers; with 0 communities mix at population shares.
-///
-/// Ties: community c of s members gets exactly round(s·d·inside/2) distinct inside edges
-/// drawn uniformly among its pairs; round(n·d·(1−inside)/2) outside edges join uniform random
-/// pairs in different communities. So the realised mean degree and inside share match the
-/// parameters up to rounding and the (negligible) duplicate outside pairs.
-///
-/// Returns the graph and each node's community.
-pub fn communities(
-    n: u32,
-    mean_degree: f64,
-    size: u32,
-    inside_share: f64,
-    homophily: f64,
-    home: &[u8],
-    eco_shares: &[f64],
-    seed: u64,
-) -> (Graph, Vec<u32>) {
-    let size = size.max(2).min(n.max(2));
-    // Sort keys.
-    let mut keyed: Vec<(u8, u64, u32)> = (0..n)
+/// Each consumer gets a sort key: with probability `homophily` her home ecosystem, otherwise an
+/// ecosystem drawn from `eco_shares`; consumers are sorted by (key, random tie-break). With
+/// homophily 1 a community holds one ecosystem's consumers; with 0 communities mix at
+/// population shares. The world relabels consumers in this order, so that a community is a
+/// contiguous range of ids and friends sit close together in memory.
+pub fn community_order(home: &[u8], homophily: f64, eco_shares: &[f64], seed: u64) -> Vec<u32> {
+    let mut keyed: Vec<(u8, u64, u32)> = (0..home.len() as u32)
         .into_par_iter()
         .map(|i| {
             let mut s = Stream::new(seed, Purpose::Community, 0, i as u64);
@@ -237,24 +221,26 @@ pub fn communities(
         })
         .collect();
     keyed.par_sort_unstable();
-    let members: Vec<u32> = keyed.iter().map(|k| k.2).collect();
-    drop(keyed);
+    keyed.into_iter().map(|k| k.2).collect()
+}
+
+/// Planted-partition ties on contiguous communities: community c is ids
+/// [c·size, (c+1)·size). Community c of s members gets exactly round(s·d·inside/2) distinct
+/// inside edges drawn uniformly among its pairs; round(n·d·(1−inside)/2) outside edges join
+/// uniform random pairs in different communities. So the realised mean degree and inside
+/// share match the parameters up to rounding and the (negligible) duplicate outside pairs.
+pub fn planted_partition(n: u32, mean_degree: f64, size: u32, inside_share: f64, seed: u64) -> Graph {
+    let size = size.max(2).min(n.max(2));
     let n_comm = n.div_ceil(size);
-    let mut comm = vec![0u32; n as usize];
-    for (pos, &m) in members.iter().enumerate() {
-        comm[m as usize] = pos as u32 / size;
-    }
     let d_in = mean_degree * inside_share;
     let d_out = mean_degree * (1.0 - inside_share);
     let m_out = (n as f64 * d_out / 2.0).round() as u64;
     let out_chunks = m_out.div_ceil(GEN_CHUNK);
-    let comm_ref = &comm;
-    let members_ref = &members;
     let total_chunks = n_comm as u64 + out_chunks;
-    let graph = build_csr(n, total_chunks, |c, sink| {
+    build_csr(n, total_chunks, |c, sink| {
         if c < n_comm as u64 {
-            let lo = (c as u32 * size) as usize;
-            let hi = (lo + size as usize).min(n as usize);
+            let lo = c as u32 * size;
+            let hi = (lo + size).min(n);
             let s_len = (hi - lo) as u64;
             let pairs = s_len * (s_len - 1) / 2;
             let m_c = ((s_len as f64 * d_in / 2.0).round() as u64).min(pairs);
@@ -276,7 +262,7 @@ pub fn communities(
                     continue;
                 }
                 seen[idx / 64] |= 1 << (idx % 64);
-                sink(members_ref[lo + x as usize], members_ref[lo + y as usize]);
+                sink(lo + x as u32, lo + y as u32);
                 made += 1;
             }
         } else {
@@ -291,15 +277,50 @@ pub fn communities(
                 loop {
                     let a = st.below(n);
                     let b = st.below(n);
-                    if comm_ref[a as usize] != comm_ref[b as usize] {
+                    if a / size != b / size {
                         sink(a, b);
                         break;
                     }
                 }
             }
         }
+    })
+}
+
+/// Planted-partition communities with homophily over consumers in their original order:
+/// `community_order` then `planted_partition`, with the graph mapped back to the original
+/// ids. Returns the graph and each node's community. (The world itself relabels consumers
+/// instead of mapping back; this form is for analysis and tests.)
+#[allow(clippy::too_many_arguments)]
+pub fn communities(
+    n: u32,
+    mean_degree: f64,
+    size: u32,
+    inside_share: f64,
+    homophily: f64,
+    home: &[u8],
+    eco_shares: &[f64],
+    seed: u64,
+) -> (Graph, Vec<u32>) {
+    let order = community_order(home, homophily, eco_shares, seed);
+    let g = planted_partition(n, mean_degree, size, inside_share, seed);
+    let size = size.max(2).min(n.max(2));
+    let mut comm = vec![0u32; n as usize];
+    for (pos, &m) in order.iter().enumerate() {
+        comm[m as usize] = pos as u32 / size;
+    }
+    let g = build_csr(n, (n as u64).div_ceil(GEN_CHUNK), |c, sink| {
+        let lo = (c * GEN_CHUNK) as u32;
+        let hi = ((c + 1) * GEN_CHUNK).min(n as u64) as u32;
+        for pos in lo..hi {
+            for &q in g.friends(pos) {
+                if q > pos {
+                    sink(order[pos as usize], order[q as usize]);
+                }
+            }
+        }
     });
-    (graph, comm)
+    (g, comm)
 }
 
 /// Loads an edge list: a Parquet file (first two integer columns) or a CSV/text file of

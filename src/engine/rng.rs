@@ -60,6 +60,36 @@ pub fn key(seed: u64, purpose: Purpose, step: u64, agent: u64) -> u64 {
     mix64(h ^ agent.wrapping_add(1).wrapping_mul(0xA076_1D64_78BD_642F))
 }
 
+/// A uniform in [0, 1) taken straight from a key hash: for the one Bernoulli draw that decides
+/// whether an agent does something this step (shop, review), so that the full stream
+/// (`Stream::from_key`) is only seeded for the few agents that do.
+#[inline]
+pub fn unit(key: u64) -> f64 {
+    (key >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// Inverse of the standard normal CDF (Acklam's rational approximation, relative error
+/// below 1.2e-9): a normal deviate from one uniform, without the trigonometry of Box–Muller.
+#[inline]
+pub fn inverse_normal(p: f64) -> f64 {
+    const A: [f64; 6] = [-3.969_683_028_665_376e1, 2.209_460_984_245_205e2, -2.759_285_104_469_687e2, 1.383_577_518_672_69e2, -3.066_479_806_614_716e1, 2.506_628_277_459_239];
+    const B: [f64; 5] = [-5.447_609_879_822_406e1, 1.615_858_368_580_409e2, -1.556_989_798_598_866e2, 6.680_131_188_771_972e1, -1.328_068_155_288_572e1];
+    const C: [f64; 6] = [-7.784_894_002_430_293e-3, -3.223_964_580_411_365e-1, -2.400_758_277_161_838, -2.549_732_539_343_734, 4.374_664_141_464_968, 2.938_163_982_698_783];
+    const D: [f64; 4] = [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416];
+    const LOW: f64 = 0.024_25;
+    if p < LOW {
+        let q = (-2.0 * p.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5]) / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    } else if p <= 1.0 - LOW {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    } else {
+        let q = (-2.0 * (1.0 - p).ln()).sqrt();
+        -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5]) / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    }
+}
+
 /// A per-agent random stream (Xoshiro256++), seeded from a key hash.
 pub struct Stream(Xoshiro256PlusPlus);
 
@@ -117,6 +147,13 @@ impl Stream {
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
+    /// The stream seeded from an already computed key (distinct from `key_uniform`'s use of
+    /// the same key, because the key is mixed once more).
+    #[inline]
+    pub fn from_key(k: u64) -> Self {
+        Stream(Xoshiro256PlusPlus::seed_from_u64(mix64(k ^ 0x5DEE_CE66_D1CE_4E5B)))
+    }
+
     /// The underlying generator, for `rand_distr` distributions.
     pub fn rng(&mut self) -> &mut Xoshiro256PlusPlus {
         &mut self.0
@@ -166,6 +203,13 @@ mod tests {
         let se_g = (std::f64::consts::PI / 6f64.sqrt()) / (n as f64).sqrt();
         assert!((su / n as f64 - 0.5).abs() < 4.0 * se_u);
         assert!((sg / n as f64 - 0.577_215_664_9).abs() < 4.0 * se_g);
+    }
+
+    #[test]
+    fn inverse_normal_matches_quantiles() {
+        for (p, z) in [(0.5, 0.0), (0.975, 1.959_963_984_540_054), (0.001, -3.090_232_306_167_813), (0.8413447460685429, 1.0), (1e-10, -6.361_340_902_404_056)] {
+            assert!((inverse_normal(p) - z).abs() < 1e-8 * z.abs().max(1.0), "p {p}: {} vs {z}", inverse_normal(p));
+        }
     }
 
     #[test]

@@ -132,6 +132,32 @@ impl Consumers {
     pub fn is_empty(&self) -> bool {
         self.home.is_empty()
     }
+    /// Relabels consumers: new consumer k is old consumer `order[k]`. Only valid before the
+    /// first step (per-step buffers are not permuted).
+    pub fn permute(&mut self, order: &[u32]) {
+        fn gather<T: Copy>(v: &[T], order: &[u32], width: usize) -> Vec<T> {
+            if v.is_empty() {
+                return Vec::new();
+            }
+            let mut out = Vec::with_capacity(v.len());
+            for &o in order {
+                let o = o as usize * width;
+                out.extend_from_slice(&v[o..o + width]);
+            }
+            out
+        }
+        let n = self.len().max(1);
+        self.home = gather(&self.home, order, 1);
+        self.social = gather(&self.social, order, 1);
+        self.alpha = gather(&self.alpha, order, 1);
+        self.shop = gather(&self.shop, order, 1);
+        self.wallets = gather(&self.wallets, order, 1);
+        self.primary = gather(&self.primary, order, 1);
+        self.apps = gather(&self.apps, order, 1);
+        self.wallet_last = gather(&self.wallet_last, order, self.wallet_last.len() / n);
+        self.app_last = gather(&self.app_last, order, self.app_last.len() / n);
+    }
+
     /// Heap bytes used.
     pub fn bytes(&self) -> usize {
         self.home.len() * 2
@@ -141,6 +167,17 @@ impl Consumers {
             + (self.apps.len() + self.apps_next.len()) * 8
             + (self.wallet_last.len() + self.app_last.len()) * 2
     }
+}
+
+/// A listing as search sees it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Card {
+    /// Merchant id.
+    pub merchant: u32,
+    /// Quality q.
+    pub quality: f32,
+    /// Price in fen.
+    pub price: u32,
 }
 
 /// Merchants, structure of arrays.
@@ -159,8 +196,9 @@ pub struct Merchants {
     /// Realised margin in fen since the last revision, `n × commerce platforms`. Integer
     /// atomics: sums do not depend on the order in which consumers add to them.
     pub window_margin: Vec<AtomicI64>,
-    /// Merchants listed on each commerce platform (by commerce index), ascending.
-    pub on_platform: Vec<Vec<u32>>,
+    /// Merchants listed on each commerce platform (by commerce index), ascending, with the
+    /// attributes a search needs copied in, so that a sampled candidate costs one memory access.
+    pub on_platform: Vec<Vec<Card>>,
 }
 
 impl Merchants {
@@ -176,7 +214,7 @@ impl Merchants {
     pub fn bytes(&self) -> usize {
         self.home.len() * (1 + 4 + 4 + 4 + 8)
             + self.window_margin.len() * 8
-            + self.on_platform.iter().map(|v| v.len() * 4).sum::<usize>()
+            + self.on_platform.iter().map(|v| v.len() * std::mem::size_of::<Card>()).sum::<usize>()
     }
     /// Rebuilds the per-platform listing index from the bitsets.
     pub fn rebuild_index(&mut self, commerce: &[usize]) {
@@ -185,6 +223,11 @@ impl Merchants {
             .map(|&p| {
                 (0..self.listed.len() as u32)
                     .filter(|&m| self.listed[m as usize] & (1 << p) != 0)
+                    .map(|m| Card {
+                        merchant: m,
+                        quality: self.quality[m as usize],
+                        price: self.price[m as usize],
+                    })
                     .collect()
             })
             .collect();

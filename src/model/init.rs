@@ -32,9 +32,19 @@ pub fn categorical(u: f64, weights: &[f64]) -> usize {
 /// Builds the initial world of a run.
 pub fn build_world(sc: Arc<Scenario>, seed: u64) -> Result<World, String> {
     let tables = Tables::new(&sc);
-    let consumers = init_consumers(&sc, &tables, seed);
+    let mut consumers = init_consumers(&sc, &tables, seed);
     let merchants = init_merchants(&sc, &tables, seed);
-    let graph = build_graph(&sc, &consumers.home, seed)?;
+    let graph = match &sc.graph {
+        GraphSpec::Communities { mean_degree, size, inside_share, homophily } => {
+            // Relabel consumers in community order so that each community is a contiguous
+            // range of ids: friends then sit close together in memory.
+            let shares: Vec<f64> = sc.ecosystems.iter().map(|e| e.share).collect();
+            let order = graph::community_order(&consumers.home, *homophily, &shares, seed);
+            consumers.permute(&order);
+            graph::planted_partition(consumers.len() as u32, *mean_degree, *size, *inside_share, seed)
+        }
+        _ => build_graph(&sc, &consumers.home, seed)?,
+    };
     let policy = Policy::new(&sc);
     Ok(World {
         scenario: sc,

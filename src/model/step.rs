@@ -9,7 +9,7 @@
 use super::init::{breaks_exclusivity, NO_WALLET};
 use super::tally::Tally;
 use crate::engine::policy::Policy;
-use crate::engine::rng::{key, logistic, mix64, Purpose, Stream};
+use crate::engine::rng::{inverse_normal, key, unit, logistic, Purpose, Stream};
 use crate::engine::state::{Link, World};
 use rayon::prelude::*;
 use std::sync::atomic::Ordering;
@@ -38,10 +38,7 @@ pub fn taste(
     }
     if sigma != 0.0 {
         let h = key(seed, Purpose::Taste, p as u64, i as u64);
-        let h2 = mix64(h);
-        let u1 = ((h >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
-        let u2 = (h2 >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
-        th += sigma * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        th += sigma * inverse_normal(((h >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64));
     }
     th
 }
@@ -114,6 +111,8 @@ fn argmax_bits(bits: u16, values: &[f64]) -> u8 {
 #[derive(Clone, Copy)]
 struct Cand {
     merchant: u32,
+    quality: f32,
+    price: u32,
     platform: u8,
     /// Social platform of the link, `u8::MAX` for search.
     social: u8,
@@ -286,6 +285,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             };
             let mut li = inbox.partition_point(|l| (l.recipient as usize) < lo);
             let mut cands: Vec<Cand> = Vec::with_capacity(64);
+            let mut weights: Vec<f64> = Vec::with_capacity(64);
             for k in 0..w_next.len() {
                 let i = (lo + k) as u32;
                 let start = li;
@@ -314,6 +314,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     new_used: apps[i as usize],
                     out: &mut out,
                     cands: &mut cands,
+                    weights: &mut weights,
                 };
                 let shop_p = if shop.is_empty() {
                     prm.shop_prob
@@ -371,6 +372,7 @@ struct ConsumerStep<'a> {
     new_used: u64,
     out: &'a mut ChunkOut,
     cands: &'a mut Vec<Cand>,
+    weights: &'a mut Vec<f64>,
 }
 
 impl ConsumerStep<'_> {
@@ -390,8 +392,8 @@ impl ConsumerStep<'_> {
     fn run(&mut self, links: &[Link], shop_p: f64) {
         let prm = self.prm;
         let t = prm.t;
-        let mut trip = Stream::new(prm.seed, Purpose::Trip, t as u64, self.i as u64);
-        if !trip.bernoulli(shop_p) {
+        let k = key(prm.seed, Purpose::Trip, t as u64, self.i as u64);
+        if unit(k) >= shop_p {
             // Links wait for the next trip unless their time is up.
             for l in links {
                 if t + 1 < l.arrived as u32 + prm.ttl {
@@ -401,7 +403,7 @@ impl ConsumerStep<'_> {
                 }
             }
         } else {
-            self.trip(&mut trip, links);
+            self.trip(&mut Stream::from_key(k), links);
         }
         self.revise();
     }
@@ -418,6 +420,8 @@ impl ConsumerStep<'_> {
                 tl.followed_open += 1;
                 self.cands.push(Cand {
                     merchant: l.merchant,
+                    quality: self.merchants.quality[l.merchant as usize],
+                    price: self.merchants.price[l.merchant as usize],
                     platform: l.platform,
                     social: l.social,
                     bonus: prm.beta_link,
@@ -426,6 +430,8 @@ impl ConsumerStep<'_> {
                 tl.followed_token += 1;
                 self.cands.push(Cand {
                     merchant: l.merchant,
+                    quality: self.merchants.quality[l.merchant as usize],
+                    price: self.merchants.price[l.merchant as usize],
                     platform: l.platform,
                     social: l.social,
                     bonus: prm.beta_link - self.policy.token_penalty,
@@ -447,43 +453,49 @@ impl ConsumerStep<'_> {
                 continue;
             }
             for _ in 0..prm.k_search {
-                let m = list[s.below(list.len() as u32) as usize];
+                let card = list[s.below(list.len() as u32) as usize];
                 self.cands.push(Cand {
-                    merchant: m,
+                    merchant: card.merchant,
+                    quality: card.quality,
+                    price: card.price,
                     platform: p as u8,
                     social: u8::MAX,
                     bonus: 0.0,
                 });
             }
         }
-        // Choice: multinomial logit through Gumbel shocks; ties keep the earlier candidate.
-        let u_out = prm.u0 + s.gumbel();
-        let mut best = u_out;
-        let mut pick = usize::MAX;
+        // Choice. Utilities are V_k + ε_k with ε iid standard Gumbel and the consumer takes the
+        // maximum. Instead of drawing one Gumbel per candidate we sample the same joint law
+        // directly: the winner is k with probability exp(V_k)/S (S = Σ exp(V), outside option
+        // included), the maximum is ln S + a standard Gumbel independent of the winner, and the
+        // outside option's realised utility, given that it lost, is a Gumbel around u₀
+        // truncated below the maximum. Three draws per trip instead of one per candidate.
         let mut theta_cache = [f64::NAN; 64];
+        let mut total = prm.u0.exp();
+        self.weights.clear();
         for k in 0..self.cands.len() {
             let c = self.cands[k];
             let p = c.platform as usize;
             if theta_cache[p].is_nan() {
                 theta_cache[p] = self.theta(p);
             }
-            let m = c.merchant as usize;
-            let price = self.merchants.price[m] as f64 / 100.0;
-            let mut u =
-                self.merchants.quality[m] as f64 + theta_cache[p] + c.bonus - self.alpha * price;
+            let price = c.price as f64 / 100.0;
+            let mut v = c.quality as f64 + theta_cache[p] + c.bonus - self.alpha * price;
             if self.used & (1 << p) == 0 {
-                u -= self.policy.join_cost[p];
+                v -= self.policy.join_cost[p];
             }
-            u += s.gumbel();
-            if u > best {
-                best = u;
-                pick = k;
-            }
+            total += v.exp();
+            self.weights.push(total);
         }
-        if pick == usize::MAX {
+        let u = s.uniform() * total;
+        let Some(pick) = self.weights.iter().position(|&cum| u < cum) else {
             self.out.tally.outside += 1;
             return;
-        }
+        };
+        let best = total.ln() + s.gumbel();
+        // U₀ | U₀ < best: invert the Gumbel CDF F(x) = exp(−exp(−(x − u₀))) on (0, F(best)).
+        let f_best = (-(-(best - prm.u0)).exp()).exp();
+        let u_out = prm.u0 - (-(s.open01() * f_best).ln()).ln();
         let c = self.cands[pick];
         self.checkout(c, best - u_out);
     }
@@ -525,7 +537,7 @@ impl ConsumerStep<'_> {
         let wi = w as usize;
         // §2.5 money, in fen, each flow rounded once.
         let m = c.merchant as usize;
-        let price = self.merchants.price[m] as i64;
+        let price = c.price as i64;
         let cost = self.merchants.cost[m] as i64;
         let commission = (self.policy.commission[p] * price as f64).round() as i64;
         let fee = (self.policy.wallet_fee[wi] * price as f64).round() as i64;
@@ -647,10 +659,11 @@ impl ConsumerStep<'_> {
     fn revise(&mut self) {
         let prm = self.prm;
         let t = prm.t;
-        let mut s = Stream::new(prm.seed, Purpose::ConsumerRevision, t as u64, self.i as u64);
-        if !s.bernoulli(prm.rho) {
+        let k = key(prm.seed, Purpose::ConsumerRevision, t as u64, self.i as u64);
+        if unit(k) >= prm.rho {
             return;
         }
+        let mut s = Stream::from_key(k);
         let tb = self.tables;
         let friends = self.graph.friends(self.i);
         let deg = friends.len().max(1) as f64;
