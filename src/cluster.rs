@@ -145,8 +145,15 @@ pub struct SlurmArgs {
 pub fn slurm(a: SlurmArgs) -> Result<i32, Failure> {
     let plan = load_plan(&a.scenario, None, None)?;
     // An existing plan of this scenario (from `gardengate plan`) keeps its shard count.
-    let planned = PlanRecord::read(&a.out).ok().filter(|p| p.scenario_hash == plan.hash).map(|p| p.shards);
-    let shards = a.shards.or(planned).unwrap_or((plan.runs.len() as u32).min(1000)).max(1);
+    let planned = PlanRecord::read(&a.out)
+        .ok()
+        .filter(|p| p.scenario_hash == plan.hash)
+        .map(|p| p.shards);
+    let shards = a
+        .shards
+        .or(planned)
+        .unwrap_or((plan.runs.len() as u32).min(1000))
+        .max(1);
     let rec = PlanRecord::from_plan(&plan, shards);
     store::prepare(&a.out, &rec, true, a.force)?;
     let rec = PlanRecord::read(&a.out)?;

@@ -1967,7 +1967,7 @@ mod tests {
         /// Box–Muller standard normal.
         fn normal(&mut self) -> f64 {
             let (u1, u2) = (self.uniform(), self.uniform());
-            (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos()
+            (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
         }
     }
 

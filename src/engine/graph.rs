@@ -229,7 +229,13 @@ pub fn community_order(home: &[u8], homophily: f64, eco_shares: &[f64], seed: u6
 /// inside edges drawn uniformly among its pairs; round(n·d·(1−inside)/2) outside edges join
 /// uniform random pairs in different communities. So the realised mean degree and inside
 /// share match the parameters up to rounding and the (negligible) duplicate outside pairs.
-pub fn planted_partition(n: u32, mean_degree: f64, size: u32, inside_share: f64, seed: u64) -> Graph {
+pub fn planted_partition(
+    n: u32,
+    mean_degree: f64,
+    size: u32,
+    inside_share: f64,
+    seed: u64,
+) -> Graph {
     let size = size.max(2).min(n.max(2));
     let n_comm = n.div_ceil(size);
     let d_in = mean_degree * inside_share;
@@ -486,9 +492,18 @@ mod tests {
         );
         let inside = g.share_inside(&comm);
         assert!((inside - 0.8).abs() / 0.8 < 0.01, "{inside}");
-        // Homophily: ties within an ecosystem far above the 0.45²+0.4²+0.15² of random mixing.
+        // Homophily: ties within an ecosystem far above the 1/3 of random mixing (homes are
+        // uniform here); with homophily 0 they are at random mixing (±4 standard errors).
         let same: Vec<u32> = home.iter().map(|&h| h as u32).collect();
-        assert!(g.share_inside(&same) > 0.6);
+        let with = g.share_inside(&same);
+        assert!(with > 0.5, "{with}");
+        let (g0, _) = communities(n, 20.0, 100, 0.8, 0.0, &home, &[0.45, 0.4, 0.15], 9);
+        let without = g0.share_inside(&same);
+        let se = (1.0 / 3.0 * 2.0 / 3.0 / g0.edges() as f64).sqrt();
+        assert!(
+            (without - 1.0 / 3.0).abs() < 4.0 * se,
+            "{without} vs 1/3 ± {se}"
+        );
     }
 
     #[test]

@@ -214,7 +214,11 @@ impl Merchants {
     pub fn bytes(&self) -> usize {
         self.home.len() * (1 + 4 + 4 + 4 + 8)
             + self.window_margin.len() * 8
-            + self.on_platform.iter().map(|v| v.len() * std::mem::size_of::<Card>()).sum::<usize>()
+            + self
+                .on_platform
+                .iter()
+                .map(|v| v.len() * std::mem::size_of::<Card>())
+                .sum::<usize>()
     }
     /// Rebuilds the per-platform listing index from the bitsets.
     pub fn rebuild_index(&mut self, commerce: &[usize]) {

@@ -35,13 +35,24 @@ pub fn build_world(sc: Arc<Scenario>, seed: u64) -> Result<World, String> {
     let mut consumers = init_consumers(&sc, &tables, seed);
     let merchants = init_merchants(&sc, &tables, seed);
     let graph = match &sc.graph {
-        GraphSpec::Communities { mean_degree, size, inside_share, homophily } => {
+        GraphSpec::Communities {
+            mean_degree,
+            size,
+            inside_share,
+            homophily,
+        } => {
             // Relabel consumers in community order so that each community is a contiguous
             // range of ids: friends then sit close together in memory.
             let shares: Vec<f64> = sc.ecosystems.iter().map(|e| e.share).collect();
             let order = graph::community_order(&consumers.home, *homophily, &shares, seed);
             consumers.permute(&order);
-            graph::planted_partition(consumers.len() as u32, *mean_degree, *size, *inside_share, seed)
+            graph::planted_partition(
+                consumers.len() as u32,
+                *mean_degree,
+                *size,
+                *inside_share,
+                seed,
+            )
         }
         _ => build_graph(&sc, &consumers.home, seed)?,
     };

@@ -9,7 +9,7 @@
 use super::init::{breaks_exclusivity, NO_WALLET};
 use super::tally::Tally;
 use crate::engine::policy::Policy;
-use crate::engine::rng::{inverse_normal, key, unit, logistic, Purpose, Stream};
+use crate::engine::rng::{inverse_normal, key, logistic, unit, Purpose, Stream};
 use crate::engine::state::{Link, World};
 use rayon::prelude::*;
 use std::sync::atomic::Ordering;
@@ -471,7 +471,8 @@ impl ConsumerStep<'_> {
         // outside option's realised utility, given that it lost, is a Gumbel around u₀
         // truncated below the maximum. Three draws per trip instead of one per candidate.
         let mut theta_cache = [f64::NAN; 64];
-        let mut total = prm.u0.exp();
+        let e_out = prm.u0.exp();
+        let mut total = e_out;
         self.weights.clear();
         for k in 0..self.cands.len() {
             let c = self.cands[k];
@@ -488,9 +489,12 @@ impl ConsumerStep<'_> {
             self.weights.push(total);
         }
         let u = s.uniform() * total;
-        let Some(pick) = self.weights.iter().position(|&cum| u < cum) else {
-            self.out.tally.outside += 1;
-            return;
+        let pick = match self.weights.iter().position(|&cum| u < cum) {
+            Some(k) if u >= e_out => k,
+            _ => {
+                self.out.tally.outside += 1;
+                return;
+            }
         };
         let best = total.ln() + s.gumbel();
         // U₀ | U₀ < best: invert the Gumbel CDF F(x) = exp(−exp(−(x − u₀))) on (0, F(best)).
