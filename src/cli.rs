@@ -242,6 +242,9 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
 
 fn run(a: RunArgs) -> Result<i32, Failure> {
     let plan = load_plan(&a.scenario, a.seed, a.replicates)?;
+    for p in &plan.points {
+        crate::bench::check_fits(&p.scenario)?;
+    }
     let out = a
         .out
         .clone()

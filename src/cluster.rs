@@ -90,7 +90,7 @@ pub fn merge(out: &Path, charts: bool) -> Result<()> {
                 .shard_runs(i)
                 .iter()
                 .all(|r| store::run_finished(out, r.run_id));
-            !(done && runs_done) && !(plan.shards == 1 && runs_done)
+            !runs_done || (!done && plan.shards != 1)
         })
         .collect();
     if !missing_shards.is_empty() {

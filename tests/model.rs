@@ -70,12 +70,12 @@ fn logit_limit_matches_closed_form() {
     assert!(trips > 50_000.0, "enough trips for the test: {trips}");
     // Theory: P(p) = K·exp(a_p − αP) / (exp(u0) + Σ K·exp(a_p' − αP)).
     let k = 3.0;
-    let ap = 0.02 * 80.0;
-    let appeals = [0.5, 0.0, -0.5];
+    let ap: f64 = 0.02 * 80.0;
+    let appeals: [f64; 3] = [0.5, 0.0, -0.5];
     let denom = 0.3f64.exp()
         + appeals
             .iter()
-            .map(|a| k * (a - ap as f64).exp())
+            .map(|a| k * (a - ap).exp())
             .sum::<f64>();
     for (p, a) in appeals.iter().enumerate() {
         let theory = k * (a - ap).exp() / denom;

@@ -217,7 +217,7 @@ pub fn community_order(home: &[u8], homophily: f64, eco_shares: &[f64], seed: u6
                 }
                 e as u8
             };
-            (eco, s.next(), i)
+            (eco, s.next_u64(), i)
         })
         .collect();
     keyed.par_sort_unstable();

@@ -132,20 +132,20 @@ impl Stream {
 
     /// Next raw 64 bits.
     #[inline]
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0.next_u64()
     }
 
     /// Uniform in [0, 1).
     #[inline]
     pub fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// Uniform in (0, 1): never 0, so logarithms are safe.
     #[inline]
     pub fn open01(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+        ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
     }
 
     /// True with probability p.
@@ -158,7 +158,7 @@ impl Stream {
     /// for the populations we draw from).
     #[inline]
     pub fn below(&mut self, n: u32) -> u32 {
-        (((self.next() >> 32) * n as u64) >> 32) as u32
+        (((self.next_u64() >> 32) * n as u64) >> 32) as u32
     }
 
     /// Standard Gumbel draw.
@@ -213,10 +213,10 @@ mod tests {
         let mut s2 = Stream::new(7, Purpose::Trip, 3, 11);
         let mut s3 = Stream::new(7, Purpose::Trip, 3, 12);
         let mut s4 = Stream::new(7, Purpose::Share, 3, 11);
-        let x1 = s1.next();
-        assert_eq!(x1, s2.next());
-        assert_ne!(x1, s3.next());
-        assert_ne!(x1, s4.next());
+        let x1 = s1.next_u64();
+        assert_eq!(x1, s2.next_u64());
+        assert_ne!(x1, s3.next_u64());
+        assert_ne!(x1, s4.next_u64());
     }
 
     #[test]

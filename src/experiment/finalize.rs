@@ -110,13 +110,16 @@ pub fn finalize(out: &Path, threads: usize, draw_charts: bool) -> Result<()> {
     Ok(())
 }
 
+/// Mean, standard deviation and 95% CI half-width of a metric over replicates.
+pub type MeanSdCi = (f64, f64, f64);
+
 /// Per point and metric: mean, sd and 95% CI half-width over replicates of each run's mean
 /// over the last N steps.
 pub struct Summary {
     /// Metric names.
     pub metrics: Vec<String>,
     /// Per point: runs, then per metric (mean, sd, ci95).
-    pub points: Vec<(usize, Vec<(f64, f64, f64)>)>,
+    pub points: Vec<(usize, Vec<MeanSdCi>)>,
 }
 
 /// Computes the summary.

@@ -22,6 +22,7 @@ pub const CHUNK: usize = 2048;
 /// the (seed, taste, p, i) stream on each use rather than stored: a few nanoseconds per
 /// candidate platform, against 4 bytes per consumer and platform.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 pub fn taste(
     seed: u64,
     i: u32,
@@ -59,6 +60,7 @@ pub enum Checkout {
 /// The checkout rule of §2.4, given the utility surplus `gain = U_ij − U_i0` of the chosen
 /// candidate. Returns the outcome and its friction (utility).
 #[inline]
+#[allow(clippy::too_many_arguments)]
 pub fn checkout(
     accepts: u16,
     held: u16,
@@ -168,7 +170,8 @@ pub fn step(world: &mut World) -> Tally {
 
     // 8 (read side). Merchant revision reads the window t−R … t−1 before this step's sales.
     let r = sc.merchants.revision_period;
-    let revised = (r > 0 && t > 0 && t % r == 0).then(|| super::merchants::revise(world, t));
+    let revised =
+        (r > 0 && t > 0 && t.is_multiple_of(r)).then(|| super::merchants::revise(world, t));
 
     let cw = &sc.links.channel_weights;
     let cw_sum = cw.dm + cw.group + cw.feed;
@@ -686,11 +689,11 @@ impl ConsumerStep<'_> {
             }
         }
         let tl = &mut self.out.tally;
-        for w in 0..prm.nw {
+        for (w, &holders) in wallet_friends.iter().enumerate().take(prm.nw) {
             if self.held & (1 << w) != 0 {
                 continue;
             }
-            let x = wallet_friends[w] as f64 / deg;
+            let x = holders as f64 / deg;
             if s.bernoulli(logistic(tb.gamma[w] * x + tb.net_adoption[w]))
                 && self.new_held & (1 << w) == 0
             {

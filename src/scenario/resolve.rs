@@ -770,7 +770,7 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         }
         "small_world" => {
             let d = g.mean_degree.round();
-            if !(d >= 2.0 && (d as u64) % 2 == 0 && (g.mean_degree - d).abs() < 1e-9) {
+            if !(d >= 2.0 && (d as u64).is_multiple_of(2) && (g.mean_degree - d).abs() < 1e-9) {
                 let lo = ((g.mean_degree / 2.0).floor() * 2.0).max(2.0);
                 ck.push(
                     "graph.mean_degree",
