@@ -65,7 +65,7 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
     // While the graph is built: per-node atomics and row lengths, plus the community sort.
     let build_extra = 16 * n
         + if matches!(sc.graph, GraphSpec::Communities { .. }) {
-            24 * n
+            16 * n
         } else {
             0
         };

@@ -72,11 +72,7 @@ fn logit_limit_matches_closed_form() {
     let k = 3.0;
     let ap: f64 = 0.02 * 80.0;
     let appeals: [f64; 3] = [0.5, 0.0, -0.5];
-    let denom = 0.3f64.exp()
-        + appeals
-            .iter()
-            .map(|a| k * (a - ap).exp())
-            .sum::<f64>();
+    let denom = 0.3f64.exp() + appeals.iter().map(|a| k * (a - ap).exp()).sum::<f64>();
     for (p, a) in appeals.iter().enumerate() {
         let theory = k * (a - ap).exp() / denom;
         let sim_share = total(&sim, |t| t.sales[p]) as f64 / trips;

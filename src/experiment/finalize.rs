@@ -311,22 +311,47 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
         })
         .collect();
     let steps = plan.steps as usize;
-    let shown: Vec<_> = plan.points.iter().take(12).collect();
-    let suffix = if plan.points.len() > shown.len() {
-        format!(" (first {} of {} points)", shown.len(), plan.points.len())
+    // Panels: one per sweep point (at most 12), or one per value of `charts.panel_by`,
+    // pooling the runs of every point with that value.
+    let groups: Vec<(String, Vec<u32>)> = match plan
+        .panel_by
+        .as_ref()
+        .and_then(|c| plan.sweep_columns.iter().position(|x| x == c))
+    {
+        Some(k) => {
+            let mut g: Vec<(String, Vec<u32>)> = Vec::new();
+            for p in &plan.points {
+                let label = format!("{}={}", plan.sweep_columns[k], p.params[k].1);
+                match g.iter_mut().find(|(l, _)| *l == label) {
+                    Some((_, ids)) => ids.push(p.id),
+                    None => g.push((label, vec![p.id])),
+                }
+            }
+            g
+        }
+        None => plan
+            .points
+            .iter()
+            .map(|p| (p.label.clone(), vec![p.id]))
+            .collect(),
+    };
+    let shown = &groups[..groups.len().min(12)];
+    let suffix = if groups.len() > shown.len() {
+        format!(" (first {} of {} panels)", shown.len(), groups.len())
     } else {
         String::new()
     };
     let panels_for = |prefix: &str, names: &[String]| -> Vec<Panel> {
         shown
             .iter()
-            .map(|p| {
-                let mine: Vec<&RunValues> = runs.iter().filter(|r| r.point_id == p.id).collect();
+            .map(|(label, ids)| {
+                let mine: Vec<&RunValues> =
+                    runs.iter().filter(|r| ids.contains(&r.point_id)).collect();
                 Panel {
-                    title: if plan.points.len() == 1 {
+                    title: if groups.len() == 1 {
                         String::new()
                     } else {
-                        p.label.clone()
+                        label.clone()
                     },
                     series: names
                         .iter()

@@ -68,6 +68,9 @@ pub struct PlanRecord {
     pub wallets: Vec<String>,
     /// Ecosystem names.
     pub ecosystems: Vec<String>,
+    /// Swept column whose values make the panels of time charts (None: one per point).
+    #[serde(default)]
+    pub panel_by: Option<String>,
 }
 
 impl PlanRecord {
@@ -107,6 +110,7 @@ impl PlanRecord {
                 .collect(),
             wallets: sc.wallets.iter().map(|w| w.name.clone()).collect(),
             ecosystems: sc.ecosystems.iter().map(|e| e.name.clone()).collect(),
+            panel_by: plan.source.charts.panel_by.clone(),
         }
     }
 

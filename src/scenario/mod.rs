@@ -350,6 +350,23 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         p.message = format!("at sweep point {label}{more}: {}", p.message);
         problems.push(p);
     }
+    if let Some(c) = &source.charts.panel_by {
+        if !axes.iter().any(|a| &a.column == c) {
+            let cols: Vec<&str> = axes.iter().map(|a| a.column.as_str()).collect();
+            problems.push(Problem {
+                key: "charts.panel_by".into(),
+                line: None,
+                message: format!(
+                    "`{c}` is not a swept column; expected one of the `[[sweep.param]]` columns"
+                ),
+                suggestion: Some(if cols.is_empty() {
+                    "remove it: this scenario has no sweep".into()
+                } else {
+                    error::suggest(c, cols.iter().copied())
+                }),
+            });
+        }
+    }
     for p in &mut problems {
         if p.line.is_none() {
             p.line = error::locate(text, &p.key).or_else(|| {
