@@ -62,6 +62,15 @@ fn yuan(fen: i64) -> f64 {
     fen as f64 / 100.0
 }
 
+/// `part / total`, NaN when the total is zero (a share of nothing is undefined).
+fn share(part: i64, total: i64) -> f64 {
+    if total == 0 {
+        f64::NAN
+    } else {
+        part as f64 / total as f64
+    }
+}
+
 fn hhi(values: &[i64]) -> f64 {
     let total: i64 = values.iter().sum();
     if total == 0 {
@@ -156,12 +165,10 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
         t.merchant_multihomers as f64 / n_merchants.max(1) as f64
     });
     flt("link_open_share".into(), &|t| {
-        let d = t.delivered_open + t.delivered_blocked;
-        if d == 0 {
-            f64::NAN
-        } else {
-            t.delivered_open as f64 / d as f64
-        }
+        share(
+            t.delivered_open as i64,
+            (t.delivered_open + t.delivered_blocked) as i64,
+        )
     });
 
     for (w, wl) in sc.wallets.iter().enumerate() {
@@ -178,14 +185,7 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
             Values::Float(
                 tallies
                     .iter()
-                    .map(|t| {
-                        let tot = sum(&t.pay_value);
-                        if tot == 0 {
-                            f64::NAN
-                        } else {
-                            t.pay_value[w] as f64 / tot as f64
-                        }
-                    })
+                    .map(|t| share(t.pay_value[w], sum(&t.pay_value)))
                     .collect(),
             ),
         ));
@@ -213,14 +213,7 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
             Values::Float(
                 tallies
                     .iter()
-                    .map(|t| {
-                        let tot = sum(&t.gmv);
-                        if tot == 0 {
-                            f64::NAN
-                        } else {
-                            t.gmv[p] as f64 / tot as f64
-                        }
-                    })
+                    .map(|t| share(t.gmv[p], sum(&t.gmv)))
                     .collect(),
             ),
         ));
@@ -267,14 +260,7 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
             Values::Float(
                 tallies
                     .iter()
-                    .map(|t| {
-                        let tot = sum(&t.gmv);
-                        if tot == 0 {
-                            f64::NAN
-                        } else {
-                            owned.iter().map(|&p| t.gmv[p]).sum::<i64>() as f64 / tot as f64
-                        }
-                    })
+                    .map(|t| share(owned.iter().map(|&p| t.gmv[p]).sum(), sum(&t.gmv)))
                     .collect(),
             ),
         ));

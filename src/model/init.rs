@@ -34,28 +34,14 @@ pub fn build_world(sc: Arc<Scenario>, seed: u64) -> Result<World, String> {
     let tables = Tables::new(&sc);
     let mut consumers = init_consumers(&sc, &tables, seed);
     let merchants = init_merchants(&sc, &tables, seed);
-    let graph = match &sc.graph {
-        GraphSpec::Communities {
-            mean_degree,
-            size,
-            inside_share,
-            homophily,
-        } => {
-            // Relabel consumers in community order so that each community is a contiguous
-            // range of ids: friends then sit close together in memory.
-            let shares: Vec<f64> = sc.ecosystems.iter().map(|e| e.share).collect();
-            let order = graph::community_order(&consumers.home, *homophily, &shares, seed);
-            consumers.permute(&order);
-            graph::planted_partition(
-                consumers.len() as u32,
-                *mean_degree,
-                *size,
-                *inside_share,
-                seed,
-            )
-        }
-        _ => build_graph(&sc, &consumers.home, seed)?,
-    };
+    if let GraphSpec::Communities { homophily, .. } = &sc.graph {
+        // Relabel consumers in community order so that each community is a contiguous range
+        // of ids: friends then sit close together in memory.
+        let shares: Vec<f64> = sc.ecosystems.iter().map(|e| e.share).collect();
+        let order = graph::community_order(&consumers.home, *homophily, &shares, seed);
+        consumers.permute(&order);
+    }
+    let graph = build_graph(&sc, &consumers.home, seed)?;
     let policy = Policy::new(&sc);
     Ok(World {
         scenario: sc,
@@ -70,7 +56,8 @@ pub fn build_world(sc: Arc<Scenario>, seed: u64) -> Result<World, String> {
     })
 }
 
-/// Builds the social graph of a scenario.
+/// Builds the social graph of a scenario over consumers whose homes are `home` (for
+/// `communities`, consumers already relabelled in community order).
 pub fn build_graph(sc: &Scenario, home: &[u8], seed: u64) -> Result<Graph, String> {
     let n = home.len() as u32;
     Ok(match &sc.graph {
@@ -78,25 +65,13 @@ pub fn build_graph(sc: &Scenario, home: &[u8], seed: u64) -> Result<Graph, Strin
             mean_degree,
             rewire,
         } => graph::small_world(n, *mean_degree, *rewire, seed),
+        // Consumers are in community order (see `build_world`): communities are id ranges.
         GraphSpec::Communities {
             mean_degree,
             size,
             inside_share,
-            homophily,
-        } => {
-            let shares: Vec<f64> = sc.ecosystems.iter().map(|e| e.share).collect();
-            graph::communities(
-                n,
-                *mean_degree,
-                *size,
-                *inside_share,
-                *homophily,
-                home,
-                &shares,
-                seed,
-            )
-            .0
-        }
+            ..
+        } => graph::planted_partition(n, *mean_degree, *size, *inside_share, seed),
         GraphSpec::EdgeList { path } => graph::edge_list(path, n)?,
     })
 }

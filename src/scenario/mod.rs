@@ -104,18 +104,7 @@ impl Plan {
             .sweep
             .as_ref()
             .is_some_and(|s| s.common_random_numbers);
-        self.runs = self
-            .points
-            .iter()
-            .flat_map(|p| {
-                (0..reps).map(move |r| RunSpec {
-                    run_id: p.id * reps + r,
-                    point_id: p.id,
-                    replicate: r,
-                    seed: run_seed(master, if crn { 0 } else { p.id }, r),
-                })
-            })
-            .collect();
+        self.runs = runs_of(&self.points, reps, master, crn);
         use sha2::Digest;
         let text = format!("{}\n#seed={master}\n#replicates={reps}", self.hash);
         self.hash = sha2::Sha256::digest(text.as_bytes())
@@ -124,6 +113,22 @@ impl Plan {
             .collect();
         self
     }
+}
+
+/// The runs of a plan in run_id order: point × replicate, each with its derived seed (the
+/// same for every point under common random numbers).
+fn runs_of(points: &[Point], replicates: u32, master: u64, crn: bool) -> Vec<RunSpec> {
+    points
+        .iter()
+        .flat_map(|p| {
+            (0..replicates).map(move |r| RunSpec {
+                run_id: p.id * replicates + r,
+                point_id: p.id,
+                replicate: r,
+                seed: run_seed(master, if crn { 0 } else { p.id }, r),
+            })
+        })
+        .collect()
 }
 
 /// Seed of replicate `replicate` of point `point`.
@@ -385,18 +390,12 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         return Err(err(problems));
     }
 
-    let crn = sweep.common_random_numbers;
-    let runs = points
-        .iter()
-        .flat_map(|p| {
-            (0..replicates).map(move |r| RunSpec {
-                run_id: p.id * replicates + r,
-                point_id: p.id,
-                replicate: r,
-                seed: run_seed(source.seed, if crn { 0 } else { p.id }, r),
-            })
-        })
-        .collect();
+    let runs = runs_of(
+        &points,
+        replicates,
+        source.seed,
+        sweep.common_random_numbers,
+    );
     use sha2::Digest;
     let hash = sha2::Sha256::digest(text.as_bytes())
         .iter()
