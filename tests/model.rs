@@ -319,6 +319,26 @@ fn identities_hold_every_step_with_events() {
 }
 
 #[test]
+fn incremental_stocks_equal_a_recount_every_step() {
+    use gardengate::engine::state::ConsumerStocks;
+    let sc = common::scenario(EVENTS);
+    let mut sim = gardengate::Simulation::new(std::sync::Arc::new(sc.clone()), 21).unwrap();
+    let mut changed = false;
+    for _ in 0..40 {
+        let before = sim.world.stocks.clone();
+        let t = sim.step().clone();
+        let w = &sim.world;
+        let recount = ConsumerStocks::count(&w.consumers, sc.wallets.len(), sc.platforms.len());
+        assert_eq!(w.stocks, recount, "step {}", w.step - 1);
+        assert_eq!(t.holders, recount.holders);
+        assert_eq!(t.app_users, recount.app_users);
+        assert_eq!(t.wallets_held, recount.wallets_held);
+        changed |= before != recount;
+    }
+    assert!(changed, "holdings did change over the run");
+}
+
+#[test]
 fn events_take_effect_at_exactly_their_step() {
     let sc = common::scenario(EVENTS);
     let mut sim = gardengate::Simulation::new(std::sync::Arc::new(sc.clone()), 4).unwrap();

@@ -238,6 +238,52 @@ impl Merchants {
     }
 }
 
+/// Consumer stocks (holders of each wallet, users of each app, ...), kept up to date from the
+/// few consumers that change in a step instead of being recounted over everyone.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConsumerStocks {
+    /// Holders per wallet.
+    pub holders: Vec<u64>,
+    /// Consumers whose primary is each wallet.
+    pub primary_holders: Vec<u64>,
+    /// Σ wallets held.
+    pub wallets_held: u64,
+    /// Consumers holding ≥ 2 wallets.
+    pub multihomers: u64,
+    /// Σ apps used.
+    pub apps_used: u64,
+    /// Users per platform.
+    pub app_users: Vec<u64>,
+}
+
+impl ConsumerStocks {
+    /// Counts the stocks of a population.
+    pub fn count(c: &Consumers, n_wallets: usize, n_platforms: usize) -> Self {
+        let mut s = ConsumerStocks {
+            holders: vec![0; n_wallets],
+            primary_holders: vec![0; n_wallets],
+            app_users: vec![0; n_platforms],
+            ..Default::default()
+        };
+        for i in 0..c.len() {
+            let (w, a, p) = (c.wallets[i], c.apps[i], c.primary[i]);
+            for (k, h) in s.holders.iter_mut().enumerate() {
+                *h += (w >> k & 1) as u64;
+            }
+            if (p as usize) < n_wallets {
+                s.primary_holders[p as usize] += 1;
+            }
+            s.wallets_held += w.count_ones() as u64;
+            s.multihomers += (w.count_ones() >= 2) as u64;
+            s.apps_used += a.count_ones() as u64;
+            for (k, u) in s.app_users.iter_mut().enumerate() {
+                *u += (a >> k & 1) as u64;
+            }
+        }
+        s
+    }
+}
+
 /// The whole state of one run.
 #[derive(Debug)]
 pub struct World {
@@ -257,6 +303,8 @@ pub struct World {
     pub policy: Policy,
     /// Links waiting in inboxes, sorted by (recipient, arrival order).
     pub inbox: Vec<Link>,
+    /// Consumer stocks at the start of the step.
+    pub stocks: ConsumerStocks,
     /// The next step to run.
     pub step: u32,
 }

@@ -3,7 +3,7 @@
 use crate::engine::graph::{self, Graph};
 use crate::engine::policy::{fen, Policy};
 use crate::engine::rng::{Purpose, Stream};
-use crate::engine::state::{Consumers, Merchants, Tables, World};
+use crate::engine::state::{ConsumerStocks, Consumers, Merchants, Tables, World};
 use crate::scenario::{GraphSpec, Scenario};
 use rand_distr::{Beta, Distribution};
 use rayon::prelude::*;
@@ -43,6 +43,7 @@ pub fn build_world(sc: Arc<Scenario>, seed: u64) -> Result<World, String> {
     }
     let graph = build_graph(&sc, &consumers.home, seed)?;
     let policy = Policy::new(&sc);
+    let stocks = ConsumerStocks::count(&consumers, sc.wallets.len(), sc.platforms.len());
     Ok(World {
         scenario: sc,
         seed,
@@ -52,6 +53,7 @@ pub fn build_world(sc: Arc<Scenario>, seed: u64) -> Result<World, String> {
         graph,
         policy,
         inbox: Vec::new(),
+        stocks,
         step: 0,
     })
 }

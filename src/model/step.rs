@@ -10,7 +10,7 @@ use super::init::{breaks_exclusivity, NO_WALLET};
 use super::tally::Tally;
 use crate::engine::policy::Policy;
 use crate::engine::rng::{inverse_normal, key, logistic, unit, Purpose, Stream};
-use crate::engine::state::{Link, World};
+use crate::engine::state::{ConsumerStocks, Link, World};
 use rayon::prelude::*;
 use std::sync::atomic::Ordering;
 
@@ -125,6 +125,74 @@ struct ChunkOut {
     tally: Tally,
     retained: Vec<Link>,
     outbox: Vec<Link>,
+    delta: StockDelta,
+}
+
+/// Changes of the consumer stocks within a chunk (integers: order-independent).
+struct StockDelta {
+    holders: [i64; 16],
+    primary: [i64; 16],
+    wallets_held: i64,
+    multihomers: i64,
+    apps_used: i64,
+    app_users: [i64; 64],
+}
+
+impl StockDelta {
+    fn new() -> Self {
+        StockDelta {
+            holders: [0; 16],
+            primary: [0; 16],
+            wallets_held: 0,
+            multihomers: 0,
+            apps_used: 0,
+            app_users: [0; 64],
+        }
+    }
+
+    /// One consumer went from (wallets, apps, primary) `o*` to `n*`.
+    fn record(&mut self, oh: u16, nh: u16, ou: u64, nu: u64, op: u8, np: u8) {
+        let mut b = oh ^ nh;
+        while b != 0 {
+            let w = b.trailing_zeros() as usize;
+            b &= b - 1;
+            self.holders[w] += if nh >> w & 1 == 1 { 1 } else { -1 };
+        }
+        let (co, cn) = (oh.count_ones() as i64, nh.count_ones() as i64);
+        self.wallets_held += cn - co;
+        self.multihomers += (cn >= 2) as i64 - (co >= 2) as i64;
+        let mut b = ou ^ nu;
+        while b != 0 {
+            let p = b.trailing_zeros() as usize;
+            b &= b - 1;
+            self.app_users[p] += if nu >> p & 1 == 1 { 1 } else { -1 };
+        }
+        self.apps_used += nu.count_ones() as i64 - ou.count_ones() as i64;
+        if op != np {
+            if op != NO_WALLET {
+                self.primary[op as usize] -= 1;
+            }
+            if np != NO_WALLET {
+                self.primary[np as usize] += 1;
+            }
+        }
+    }
+
+    fn apply(&self, s: &mut ConsumerStocks) {
+        let add = |x: &mut u64, d: i64| *x = (*x as i64 + d) as u64;
+        for (w, h) in s.holders.iter_mut().enumerate() {
+            add(h, self.holders[w]);
+        }
+        for (w, h) in s.primary_holders.iter_mut().enumerate() {
+            add(h, self.primary[w]);
+        }
+        add(&mut s.wallets_held, self.wallets_held);
+        add(&mut s.multihomers, self.multihomers);
+        add(&mut s.apps_used, self.apps_used);
+        for (p, u) in s.app_users.iter_mut().enumerate() {
+            add(u, self.app_users[p]);
+        }
+    }
 }
 
 /// Parameters read in the hot loop, unpacked once per step.
@@ -205,6 +273,7 @@ pub fn step(world: &mut World) -> Tally {
     let mut retained = Vec::with_capacity(outs.iter().map(|o| o.retained.len()).sum());
     let mut outbox = Vec::with_capacity(outs.iter().map(|o| o.outbox.len()).sum());
     for o in outs {
+        o.delta.apply(&mut world.stocks);
         tally.add(&o.tally);
         retained.extend_from_slice(&o.retained);
         outbox.extend_from_slice(&o.outbox);
@@ -228,6 +297,13 @@ pub fn step(world: &mut World) -> Tally {
             tally.listing_fees[e] += f;
         }
     }
+    let st = &world.stocks;
+    tally.holders.clone_from(&st.holders);
+    tally.primary_holders.clone_from(&st.primary_holders);
+    tally.wallets_held = st.wallets_held;
+    tally.multihomers = st.multihomers;
+    tally.apps_used = st.apps_used;
+    tally.app_users.clone_from(&st.app_users);
     merchant_stocks(world, &mut tally);
     tally.events = events;
     world.step += 1;
@@ -285,6 +361,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 tally: Tally::new(prm.np, nw, prm.ne),
                 retained: Vec::new(),
                 outbox: Vec::new(),
+                delta: StockDelta::new(),
             };
             let mut li = inbox.partition_point(|l| (l.recipient as usize) < lo);
             let mut cands: Vec<Cand> = Vec::with_capacity(64);
@@ -295,6 +372,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 while li < inbox.len() && inbox[li].recipient == i {
                     li += 1;
                 }
+                let primary_start = prim[k];
                 let mut cs = ConsumerStep {
                     prm,
                     policy,
@@ -328,24 +406,10 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 let (nh, nu) = (cs.new_held, cs.new_used);
                 w_next[k] = nh;
                 a_next[k] = nu;
-                // Stocks at the end of the step.
-                let tl = &mut out.tally;
-                let mut b = nh;
-                while b != 0 {
-                    tl.holders[b.trailing_zeros() as usize] += 1;
-                    b &= b - 1;
-                }
-                if prim[k] != NO_WALLET {
-                    tl.primary_holders[prim[k] as usize] += 1;
-                }
-                let cnt = nh.count_ones() as u64;
-                tl.wallets_held += cnt;
-                tl.multihomers += (cnt >= 2) as u64;
-                tl.apps_used += nu.count_ones() as u64;
-                let mut b = nu;
-                while b != 0 {
-                    tl.app_users[b.trailing_zeros() as usize] += 1;
-                    b &= b - 1;
+                // Stocks change only through the few consumers whose holdings changed.
+                let (oh, ou, op) = (wallets[i as usize], apps[i as usize], primary_start);
+                if nh != oh || nu != ou || prim[k] != op {
+                    out.delta.record(oh, nh, ou, nu, op, prim[k]);
                 }
             }
             out
