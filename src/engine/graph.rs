@@ -524,6 +524,24 @@ mod tests {
     }
 
     #[test]
+    fn edge_list_reads_parquet() {
+        use polars::prelude::*;
+        let dir = std::env::temp_dir().join(format!("gg-edges-pq-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("e.parquet");
+        let mut df = df!("source" => [0u32, 1, 2, 3, 3], "target" => [1u32, 2, 0, 3, 0]).unwrap();
+        ParquetWriter::new(std::fs::File::create(&p).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let g = edge_list(&p, 5).unwrap();
+        check_simple(&g);
+        assert_eq!(g.edges(), 4, "the self-loop 3–3 is dropped");
+        assert_eq!(g.friends(0), &[1, 2, 3]);
+        let e = edge_list(&p, 3).unwrap_err();
+        assert!(e.contains("out of range"), "{e}");
+    }
+
+    #[test]
     fn edge_list_errors_name_the_line() {
         let dir = std::env::temp_dir().join(format!("gg-edges-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
