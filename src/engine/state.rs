@@ -277,7 +277,7 @@ impl ConsumerStocks {
             s.multihomers += (w.count_ones() >= 2) as u64;
             s.apps_used += a.count_ones() as u64;
             for (k, u) in s.app_users.iter_mut().enumerate() {
-                *u += (a >> k & 1) as u64;
+                *u += a >> k & 1;
             }
         }
         s
