@@ -157,10 +157,14 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
     flt("hhi_commerce".into(), &|t| hhi(&t.gmv));
     let nc = n_consumers.max(1) as f64;
     flt("wallets_per_consumer".into(), &|t| {
-        t.wallets_held as f64 / nc
+        t.stocks.wallets_held as f64 / nc
     });
-    flt("multihoming_share".into(), &|t| t.multihomers as f64 / nc);
-    flt("apps_per_consumer".into(), &|t| t.apps_used as f64 / nc);
+    flt("multihoming_share".into(), &|t| {
+        t.stocks.multihomers as f64 / nc
+    });
+    flt("apps_per_consumer".into(), &|t| {
+        t.stocks.apps_used as f64 / nc
+    });
     flt("merchant_multihoming_share".into(), &|t| {
         t.merchant_multihomers as f64 / n_merchants.max(1) as f64
     });
@@ -191,14 +195,19 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
         ));
         cols.push((
             format!("wallet_holders__{}", wl.name),
-            Values::Float(tallies.iter().map(|t| t.holders[w] as f64 / nc).collect()),
+            Values::Float(
+                tallies
+                    .iter()
+                    .map(|t| t.stocks.holders[w] as f64 / nc)
+                    .collect(),
+            ),
         ));
         cols.push((
             format!("wallet_primary__{}", wl.name),
             Values::Float(
                 tallies
                     .iter()
-                    .map(|t| t.primary_holders[w] as f64 / nc)
+                    .map(|t| t.stocks.primary_holders[w] as f64 / nc)
                     .collect(),
             ),
         ));
@@ -227,7 +236,12 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
         ));
         cols.push((
             format!("app_users__{}", pl.name),
-            Values::Float(tallies.iter().map(|t| t.app_users[p] as f64 / nc).collect()),
+            Values::Float(
+                tallies
+                    .iter()
+                    .map(|t| t.stocks.app_users[p] as f64 / nc)
+                    .collect(),
+            ),
         ));
         for (w, wl) in sc.wallets.iter().enumerate() {
             let nw = sc.wallets.len();

@@ -297,13 +297,7 @@ pub fn step(world: &mut World) -> Tally {
             tally.listing_fees[e] += f;
         }
     }
-    let st = &world.stocks;
-    tally.holders.clone_from(&st.holders);
-    tally.primary_holders.clone_from(&st.primary_holders);
-    tally.wallets_held = st.wallets_held;
-    tally.multihomers = st.multihomers;
-    tally.apps_used = st.apps_used;
-    tally.app_users.clone_from(&st.app_users);
+    tally.stocks.clone_from(&world.stocks);
     merchant_stocks(world, &mut tally);
     tally.events = events;
     world.step += 1;

@@ -2,6 +2,8 @@
 //! independent of scheduling; the few float sums (surplus, willingness to pay, frictions) are
 //! reduced in a fixed order: sequentially inside fixed-size chunks, then chunk by chunk.
 
+use crate::engine::state::ConsumerStocks;
+
 /// Everything counted in one step (flows) plus the stocks at the end of the step.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tally {
@@ -77,18 +79,8 @@ pub struct Tally {
     pub wallet_drops: u64,
     /// Apps dropped.
     pub app_drops: u64,
-    /// Stock: holders per wallet.
-    pub holders: Vec<u64>,
-    /// Stock: consumers whose primary is each wallet.
-    pub primary_holders: Vec<u64>,
-    /// Stock: Σ wallets held.
-    pub wallets_held: u64,
-    /// Stock: consumers holding ≥ 2 wallets.
-    pub multihomers: u64,
-    /// Stock: Σ apps used.
-    pub apps_used: u64,
-    /// Stock: users per platform.
-    pub app_users: Vec<u64>,
+    /// Stocks of consumers at the end of the step (set once per step, not per chunk).
+    pub stocks: ConsumerStocks,
     /// Stock: merchants listed on platforms of ≥ 2 ecosystems.
     pub merchant_multihomers: u64,
     /// Stock: listings per platform.
@@ -109,9 +101,6 @@ impl Tally {
             commission: vec![0; ne],
             fees: vec![0; ne + 1],
             listing_fees: vec![0; ne],
-            holders: vec![0; nw],
-            primary_holders: vec![0; nw],
-            app_users: vec![0; np],
             listings: vec![0; np],
             ..Default::default()
         }
@@ -160,12 +149,6 @@ impl Tally {
         self.app_joins += o.app_joins;
         self.wallet_drops += o.wallet_drops;
         self.app_drops += o.app_drops;
-        addv(&mut self.holders, &o.holders);
-        addv(&mut self.primary_holders, &o.primary_holders);
-        self.wallets_held += o.wallets_held;
-        self.multihomers += o.multihomers;
-        self.apps_used += o.apps_used;
-        addv(&mut self.app_users, &o.app_users);
         self.merchant_multihomers += o.merchant_multihomers;
         addv(&mut self.listings, &o.listings);
         self.events += o.events;
