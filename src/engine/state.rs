@@ -12,7 +12,6 @@
 use super::graph::Graph;
 use super::policy::Policy;
 use crate::scenario::Scenario;
-use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 /// A link in an inbox.
@@ -193,9 +192,10 @@ pub struct Merchants {
     pub cost: Vec<u32>,
     /// Listings (bitset over platform indices).
     pub listed: Vec<u64>,
-    /// Realised margin in fen since the last revision, `n × commerce platforms`. Integer
-    /// atomics: sums do not depend on the order in which consumers add to them.
-    pub window_margin: Vec<AtomicI64>,
+    /// Realised margin in fen since the last revision, `n × commerce platforms`. Sales are
+    /// added after each step's consumer phase, from per-chunk lists: integer sums, so the
+    /// order does not matter, and no atomic (a locked add per sale stalls the hot loop).
+    pub window_margin: Vec<i64>,
     /// Merchants listed on each commerce platform (by commerce index), ascending, with the
     /// attributes a search needs copied in, so that a sampled candidate costs one memory access.
     pub on_platform: Vec<Vec<Card>>,

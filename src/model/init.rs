@@ -7,7 +7,6 @@ use crate::engine::state::{ConsumerStocks, Consumers, Merchants, Tables, World};
 use crate::scenario::{GraphSpec, Scenario};
 use rand_distr::{Beta, Distribution};
 use rayon::prelude::*;
-use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 /// "No wallet" marker for the primary wallet.
@@ -234,9 +233,7 @@ fn init_merchants(sc: &Scenario, tb: &Tables, seed: u64) -> Merchants {
         price: rows.iter().map(|r| r.2).collect(),
         cost: rows.iter().map(|r| r.3).collect(),
         listed: rows.iter().map(|r| r.4).collect(),
-        window_margin: (0..n * tb.commerce.len())
-            .map(|_| AtomicI64::new(0))
-            .collect(),
+        window_margin: vec![0; n * tb.commerce.len()],
         on_platform: Vec::new(),
     };
     ms.rebuild_index(&tb.commerce);

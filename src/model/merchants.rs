@@ -5,12 +5,11 @@ use super::step::allowed;
 use crate::engine::rng::{logistic, Purpose, Stream};
 use crate::engine::state::World;
 use rayon::prelude::*;
-use std::sync::atomic::Ordering;
 
 /// Fixed work unit (never derived from the thread count).
 const MCHUNK: usize = 4096;
 
-/// Computes new listings at step `t` from the window t−R … t−1 and resets the window.
+/// Computes new listings at step `t` from the window t−R … t−1 (the caller then resets it).
 /// Returns the listing bitsets for t+1 and the listing fees per ecosystem (fen).
 pub fn revise(world: &World, t: u32) -> (Vec<u64>, Vec<i64>) {
     let ms = &world.merchants;
@@ -34,7 +33,7 @@ pub fn revise(world: &World, t: u32) -> (Vec<u64>, Vec<i64>) {
             |mut acc, m| {
                 for (ci, &p) in tb.commerce.iter().enumerate() {
                     if ms.listed[m] & (1 << p) != 0 {
-                        acc[ci].0 += ms.window_margin[m * nc + ci].load(Ordering::Relaxed);
+                        acc[ci].0 += ms.window_margin[m * nc + ci];
                         acc[ci].1 += (ms.price[m] - ms.cost[m]) as i64;
                         acc[ci].2 += 1;
                     }
@@ -65,7 +64,7 @@ pub fn revise(world: &World, t: u32) -> (Vec<u64>, Vec<i64>) {
             for (ci, &p) in tb.commerce.iter().enumerate() {
                 let fee = fee_fen[ci] as f64;
                 let e_fen = if ms.listed[m] & (1 << p) != 0 {
-                    ms.window_margin[m * nc + ci].load(Ordering::Relaxed) as f64 - fee
+                    ms.window_margin[m * nc + ci] as f64 - fee
                 } else {
                     let (sum, units, count) = agg[ci];
                     if count == 0 || units == 0 {
@@ -101,9 +100,6 @@ pub fn revise(world: &World, t: u32) -> (Vec<u64>, Vec<i64>) {
         })
         .collect();
 
-    for a in &ms.window_margin {
-        a.store(0, Ordering::Relaxed);
-    }
     let ne = sc.ecosystems.len();
     let mut fees = vec![0i64; ne];
     for &l in &listed {

@@ -12,7 +12,6 @@ use crate::engine::policy::Policy;
 use crate::engine::rng::{inverse_normal, key, logistic, unit, Purpose, Stream};
 use crate::engine::state::{ConsumerStocks, Link, World};
 use rayon::prelude::*;
-use std::sync::atomic::Ordering;
 
 /// Consumers per parallel work unit. Fixed, so float sums are reduced in the same order for
 /// any number of threads.
@@ -126,6 +125,8 @@ struct ChunkOut {
     retained: Vec<Link>,
     outbox: Vec<Link>,
     delta: StockDelta,
+    /// (merchant × platform index, realised margin) of each sale.
+    sales: Vec<(u32, i64)>,
 }
 
 /// Changes of the consumer stocks within a chunk (integers: order-independent).
@@ -240,6 +241,9 @@ pub fn step(world: &mut World) -> Tally {
     let r = sc.merchants.revision_period;
     let revised =
         (r > 0 && t > 0 && t.is_multiple_of(r)).then(|| super::merchants::revise(world, t));
+    if revised.is_some() {
+        world.merchants.window_margin.fill(0);
+    }
 
     let cw = &sc.links.channel_weights;
     let cw_sum = cw.dm + cw.group + cw.feed;
@@ -274,6 +278,9 @@ pub fn step(world: &mut World) -> Tally {
     let mut outbox = Vec::with_capacity(outs.iter().map(|o| o.outbox.len()).sum());
     for o in outs {
         o.delta.apply(&mut world.stocks);
+        for &(k, margin) in &o.sales {
+            world.merchants.window_margin[k as usize] += margin;
+        }
         tally.add(&o.tally);
         retained.extend_from_slice(&o.retained);
         outbox.extend_from_slice(&o.outbox);
@@ -356,6 +363,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 retained: Vec::new(),
                 outbox: Vec::new(),
                 delta: StockDelta::new(),
+                sales: Vec::new(),
             };
             let mut li = inbox.partition_point(|l| (l.recipient as usize) < lo);
             let mut cands: Vec<Cand> = Vec::with_capacity(64);
@@ -608,7 +616,9 @@ impl ConsumerStep<'_> {
         let fee = (self.policy.wallet_fee[wi] * price as f64).round() as i64;
         let revenue = price - commission - fee;
         let ci = tb.commerce_idx[p] as usize;
-        self.merchants.window_margin[m * prm.nc + ci].fetch_add(revenue - cost, Ordering::Relaxed);
+        self.out
+            .sales
+            .push(((m * prm.nc + ci) as u32, revenue - cost));
         let owner = tb.owner[p] as usize;
         tl.pay_count[wi] += 1;
         tl.pay_value[wi] += price;
