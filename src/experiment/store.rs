@@ -100,14 +100,19 @@ impl PlanRecord {
                 .collect(),
             runs: plan.runs.clone(),
             shards: shards.max(1),
+            // One marker per step: the first event's label stands for a wave of changes.
             events: sc
                 .events
                 .iter()
-                .map(|e| EventRecord {
-                    step: e.effective,
-                    label: e.label.clone(),
-                })
-                .collect(),
+                .fold(Vec::new(), |mut v: Vec<EventRecord>, e| {
+                    if v.last().is_none_or(|l| l.step != e.effective) {
+                        v.push(EventRecord {
+                            step: e.effective,
+                            label: e.label.clone(),
+                        });
+                    }
+                    v
+                }),
             wallets: sc.wallets.iter().map(|w| w.name.clone()).collect(),
             ecosystems: sc.ecosystems.iter().map(|e| e.name.clone()).collect(),
             panel_by: plan.source.charts.panel_by.clone(),
