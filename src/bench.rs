@@ -1,8 +1,8 @@
 //! `gardengate bench` and the plan description of `validate`: speed, time per phase, peak
 //! memory, and the memory and time estimates used to refuse runs that cannot fit.
 
-use crate::cli::Failure;
-use crate::experiment::{self, store};
+use crate::command::Failure;
+use crate::experiment;
 use crate::model::Simulation;
 use crate::scenario::{self, GraphSpec, Plan, Scenario};
 use clap::Args;
@@ -104,7 +104,7 @@ pub fn check_fits(sc: &Scenario) -> Result<(), Failure> {
     let need = estimate_bytes(sc);
     if let Some(avail) = available_bytes() {
         if need > avail {
-            return Err(crate::cli::bad_input(format!(
+            return Err(crate::command::bad_input(format!(
                 "a run of this scenario needs about {:.1} GiB but only {:.1} GiB of memory is available\n  help: lower consumers.count or graph.mean_degree, or run on a bigger machine",
                 gib(need),
                 gib(avail)
@@ -204,20 +204,20 @@ pub fn describe_plan(plan: &Plan, threads: Option<usize>) -> String {
 pub fn run(a: BenchArgs) -> Result<i32, Failure> {
     let text = match &a.scenario {
         Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| crate::cli::bad_input(format!("{}: {e}", p.display())))?,
+            .map_err(|e| crate::command::bad_input(format!("{}: {e}", p.display())))?,
         None => String::new(),
     };
     let mut file: scenario::ScenarioFile =
-        toml::from_str(&text).map_err(|e| crate::cli::bad_input(e.to_string()))?;
+        toml::from_str(&text).map_err(|e| crate::command::bad_input(e.to_string()))?;
     file.consumers.count = a.consumers;
     file.merchants.count = a.merchants.or(Some((a.consumers / 10).max(1)));
     file.steps = a.steps;
     file.events.retain(|e| e.step.is_none_or(|s| s < a.steps));
     file.sweep = None;
     let sc = scenario::resolve::resolve(&file, std::path::Path::new("."))
-        .map_err(|p| crate::cli::bad_input(format!("{:?}", p.first().map(|x| &x.message))))?;
+        .map_err(|p| crate::command::bad_input(format!("{:?}", p.first().map(|x| &x.message))))?;
     check_fits(&sc)?;
-    let pool = experiment::thread_pool(crate::cli::threads_from(a.threads))?;
+    let pool = experiment::thread_pool(crate::command::threads_from(a.threads))?;
     let threads = pool.current_num_threads();
     let sc = Arc::new(sc);
     let (build, steps, metrics, output, sim_bytes) = pool.install(|| -> anyhow::Result<_> {
@@ -274,6 +274,5 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
         );
     }
     println!("consumer_steps_per_s={:.0}", cs / steps);
-    let _ = store::hostname();
     Ok(0)
 }

@@ -1,10 +1,10 @@
 //! The command line. Each subcommand parses its flags, calls the library, and maps errors to
 //! clear messages and exit codes (0 success, 1 drift or failure, 2 bad input).
 
+pub use crate::command::{bad_input, load_plan, threads_from, Failure};
 use crate::experiment::{self, BatchOptions, Progress};
-use crate::scenario;
 use clap::{Args, Parser, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// gardengate: agent-based simulation of competition between platform ecosystems.
 #[derive(Parser, Debug)]
@@ -131,31 +131,6 @@ pub struct RunArgs {
     pub no_charts: bool,
 }
 
-/// An error with its exit code.
-pub struct Failure {
-    /// Exit code.
-    pub code: i32,
-    /// Message.
-    pub message: String,
-}
-
-impl<E: std::fmt::Display> From<E> for Failure {
-    fn from(e: E) -> Self {
-        Failure {
-            code: 1,
-            message: format!("{e:#}"),
-        }
-    }
-}
-
-/// Bad input (exit 2).
-pub fn bad_input(message: impl Into<String>) -> Failure {
-    Failure {
-        code: 2,
-        message: message.into(),
-    }
-}
-
 /// Entry point; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
@@ -166,26 +141,6 @@ pub fn main() -> i32 {
             f.code
         }
     }
-}
-
-/// Loads a scenario, turning problems into a bad-input failure.
-pub fn load_plan(
-    path: &Path,
-    seed: Option<u64>,
-    replicates: Option<u32>,
-) -> Result<scenario::Plan, Failure> {
-    let plan = scenario::load(path).map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
-    Ok(plan.with_overrides(seed, replicates))
-}
-
-/// Threads from the flag, else SLURM_CPUS_PER_TASK, else all cores.
-pub fn threads_from(flag: Option<usize>) -> Option<usize> {
-    flag.or_else(|| {
-        std::env::var("SLURM_CPUS_PER_TASK")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|&n| n > 0)
-    })
 }
 
 fn dispatch(cli: Cli) -> Result<i32, Failure> {

@@ -1,7 +1,7 @@
 //! Sweeps on a cluster: shard selection (flag or the scheduler's array index), merging the
 //! shards of an out folder, and Slurm job-array scripts with a dependent merge job.
 
-use crate::cli::{bad_input, load_plan, Failure};
+use crate::command::{bad_input, load_plan, Failure};
 use crate::experiment::{finalize, store, PlanRecord};
 use anyhow::{bail, Context, Result};
 use clap::Args;

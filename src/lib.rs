@@ -33,11 +33,13 @@ pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod cluster;
+pub mod command;
 pub mod engine;
 pub mod experiment;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod rng;
 pub mod scenario;
 
 pub use model::Simulation;

@@ -2,7 +2,7 @@
 //! reporting the comparison.
 
 use super::compare::{self, ReportFormat, RunData, StatOptions};
-use crate::cli::{bad_input, load_plan, Failure};
+use crate::command::{bad_input, load_plan, Failure};
 use crate::experiment::{self, finalize, BatchOptions, PlanRecord, Progress};
 use crate::output::frame;
 use clap::{Args, ValueEnum};

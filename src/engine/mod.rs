@@ -3,5 +3,7 @@
 
 pub mod graph;
 pub mod policy;
-pub mod rng;
+/// Keyed random streams live in the leaf module `crate::rng` (the scenario layer derives run
+/// seeds with them too); re-exported here because the engine is where they are used.
+pub use crate::rng;
 pub mod state;

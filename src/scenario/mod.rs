@@ -14,7 +14,7 @@ pub use error::{Problem, ScenarioError};
 pub use model::*;
 pub use schema::ScenarioFile;
 
-use crate::engine::rng::{key, Purpose};
+use crate::rng::{key, Purpose};
 use serde::Serialize;
 use std::path::Path;
 

@@ -1,0 +1,50 @@
+//! Plumbing shared by the commands (`cli`, `check`, `cluster`, `bench`): exit codes, loading
+//! a scenario into a plan with command-line overrides, and the worker-thread count.
+
+use crate::scenario;
+use std::path::Path;
+
+/// An error with its exit code.
+pub struct Failure {
+    /// Exit code.
+    pub code: i32,
+    /// Message.
+    pub message: String,
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: 1,
+            message: format!("{e:#}"),
+        }
+    }
+}
+
+/// Bad input (exit 2).
+pub fn bad_input(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 2,
+        message: message.into(),
+    }
+}
+
+/// Loads a scenario, turning problems into a bad-input failure.
+pub fn load_plan(
+    path: &Path,
+    seed: Option<u64>,
+    replicates: Option<u32>,
+) -> Result<scenario::Plan, Failure> {
+    let plan = scenario::load(path).map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
+    Ok(plan.with_overrides(seed, replicates))
+}
+
+/// Threads from the flag, else SLURM_CPUS_PER_TASK, else all cores.
+pub fn threads_from(flag: Option<usize>) -> Option<usize> {
+    flag.or_else(|| {
+        std::env::var("SLURM_CPUS_PER_TASK")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+    })
+}
