@@ -465,32 +465,9 @@ fn write_both<F: Figure>(stem: &Path, fig: &F) -> Result<()> {
     }
     for ext in ["png", "svg"] {
         let final_path = dir.join(with_suffix("", name, &format!(".{ext}")));
-        // The temporary name must still end in the real extension because
-        // plotters picks the image encoder from it; the pid keeps concurrent
-        // writers of the same chart from clobbering each other's temp file.
-        let tmp_path = dir.join(with_suffix(
-            ".",
-            name,
-            &format!(".{}.tmp.{ext}", std::process::id()),
-        ));
-        let rendered = render_to(&tmp_path, ext == "png", fig).and_then(|()| {
-            // Flush before the rename makes the file visible, so a crash
-            // cannot leave a complete-looking but empty chart behind.
-            if let Ok(f) = std::fs::File::open(&tmp_path) {
-                let _ = f.sync_all();
-            }
-            std::fs::rename(&tmp_path, &final_path).with_context(|| {
-                format!(
-                    "moving {} onto {}",
-                    tmp_path.display(),
-                    final_path.display()
-                )
-            })
-        });
-        if let Err(e) = rendered {
-            let _ = std::fs::remove_file(&tmp_path);
-            return Err(e.context(format!("rendering {}", final_path.display())));
-        }
+        // The temporary name keeps the real extension, from which plotters picks the encoder.
+        crate::output::atomic::write_with(&final_path, |tmp| render_to(tmp, ext == "png", fig))
+            .map_err(|e| e.context(format!("rendering {}", final_path.display())))?;
     }
     Ok(())
 }
@@ -842,31 +819,7 @@ impl ValueFormatter<f64> for TickedAxis {
 // Calendar arithmetic (Howard Hinnant's days_from_civil / civil_from_days)
 // ---------------------------------------------------------------------------
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let (m, d) = (i64::from(m), i64::from(d));
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+use crate::scenario::calendar::{civil_from_days, days_from_civil};
 
 fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
