@@ -9,7 +9,7 @@
 use super::init::{breaks_exclusivity, NO_WALLET};
 use super::tally::Tally;
 use crate::engine::policy::Policy;
-use crate::engine::rng::{inverse_normal, key, logistic, unit, Purpose, Stream};
+use crate::engine::rng::{inverse_normal, logistic, unit, KeyBase, Purpose, Stream};
 use crate::engine::state::{ConsumerStocks, Link, World};
 use rayon::prelude::*;
 
@@ -18,12 +18,12 @@ use rayon::prelude::*;
 pub const CHUNK: usize = 2048;
 
 /// The static taste θ_ip = a_p + loyalty·1[owner(p) = h_i] + σ_θ·Z_ip. Z is re-derived from
-/// the (seed, taste, p, i) stream on each use rather than stored: a few nanoseconds per
+/// the (seed, taste, p, i) key (`base` = `KeyBase::new(seed, Purpose::Taste)`) on each use rather than stored: a few nanoseconds per
 /// candidate platform, against 4 bytes per consumer and platform.
 #[inline]
 #[allow(clippy::too_many_arguments)]
 pub fn taste(
-    seed: u64,
+    base: KeyBase,
     i: u32,
     p: usize,
     home: u8,
@@ -37,7 +37,7 @@ pub fn taste(
         th += loyalty;
     }
     if sigma != 0.0 {
-        let h = key(seed, Purpose::Taste, p as u64, i as u64);
+        let h = base.key(p as u64, i as u64);
         th += sigma * inverse_normal(((h >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64));
     }
     th
@@ -199,6 +199,9 @@ impl StockDelta {
 /// Parameters read in the hot loop, unpacked once per step.
 struct Params {
     seed: u64,
+    trip_key: KeyBase,
+    revision_key: KeyBase,
+    taste_key: KeyBase,
     t: u32,
     nw: usize,
     nc: usize,
@@ -249,6 +252,9 @@ pub fn step(world: &mut World) -> Tally {
     let cw_sum = cw.dm + cw.group + cw.feed;
     let prm = Params {
         seed: world.seed,
+        trip_key: KeyBase::new(world.seed, Purpose::Trip),
+        revision_key: KeyBase::new(world.seed, Purpose::ConsumerRevision),
+        taste_key: KeyBase::new(world.seed, Purpose::Taste),
         t,
         nw,
         nc,
@@ -447,7 +453,7 @@ struct ConsumerStep<'a> {
 impl ConsumerStep<'_> {
     fn theta(&self, p: usize) -> f64 {
         taste(
-            self.prm.seed,
+            self.prm.taste_key,
             self.i,
             p,
             self.home,
@@ -461,7 +467,7 @@ impl ConsumerStep<'_> {
     fn run(&mut self, links: &[Link], shop_p: f64) {
         let prm = self.prm;
         let t = prm.t;
-        let k = key(prm.seed, Purpose::Trip, t as u64, self.i as u64);
+        let k = prm.trip_key.key(t as u64, self.i as u64);
         if unit(k) >= shop_p {
             // Links wait for the next trip unless their time is up.
             for l in links {
@@ -734,7 +740,7 @@ impl ConsumerStep<'_> {
     fn revise(&mut self) {
         let prm = self.prm;
         let t = prm.t;
-        let k = key(prm.seed, Purpose::ConsumerRevision, t as u64, self.i as u64);
+        let k = prm.revision_key.key(t as u64, self.i as u64);
         if unit(k) >= prm.rho {
             return;
         }
@@ -776,7 +782,7 @@ impl ConsumerStep<'_> {
             }
             let y = app_friends[p] as f64 / deg;
             let th = taste(
-                prm.seed,
+                prm.taste_key,
                 self.i,
                 p,
                 self.home,
