@@ -374,6 +374,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             let mut li = inbox.partition_point(|l| (l.recipient as usize) < lo);
             let mut cands: Vec<Cand> = Vec::with_capacity(64);
             let mut weights: Vec<f64> = Vec::with_capacity(64);
+            let mut theta_cache = [0f64; 64];
             for k in 0..w_next.len() {
                 let i = (lo + k) as u32;
                 let start = li;
@@ -404,6 +405,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     out: &mut out,
                     cands: &mut cands,
                     weights: &mut weights,
+                    theta_cache: &mut theta_cache,
                 };
                 let shop_p = if shop.is_empty() {
                     prm.shop_prob
@@ -448,6 +450,7 @@ struct ConsumerStep<'a> {
     out: &'a mut ChunkOut,
     cands: &'a mut Vec<Cand>,
     weights: &'a mut Vec<f64>,
+    theta_cache: &'a mut [f64; 64],
 }
 
 impl ConsumerStep<'_> {
@@ -545,18 +548,21 @@ impl ConsumerStep<'_> {
         // included), the maximum is ln S + a standard Gumbel independent of the winner, and the
         // outside option's realised utility, given that it lost, is a Gumbel around u₀
         // truncated below the maximum. Three draws per trip instead of one per candidate.
-        let mut theta_cache = [f64::NAN; 64];
+        // Tastes of the platforms seen in this trip; `have` marks the valid entries so the
+        // buffer (reused across consumers) needs no clearing.
+        let mut have = 0u64;
         let e_out = prm.u0.exp();
         let mut total = e_out;
         self.weights.clear();
         for k in 0..self.cands.len() {
             let c = self.cands[k];
             let p = c.platform as usize;
-            if theta_cache[p].is_nan() {
-                theta_cache[p] = self.theta(p);
+            if have & (1 << p) == 0 {
+                self.theta_cache[p] = self.theta(p);
+                have |= 1 << p;
             }
             let price = c.price as f64 / 100.0;
-            let mut v = c.quality as f64 + theta_cache[p] + c.bonus - self.alpha * price;
+            let mut v = c.quality as f64 + self.theta_cache[p] + c.bonus - self.alpha * price;
             if self.used & (1 << p) == 0 {
                 v -= self.policy.join_cost[p];
             }
