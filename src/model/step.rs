@@ -2,9 +2,9 @@
 //! step and writes the state of the next one, so processing order cannot change results.
 //!
 //! Consumers are processed in parallel in fixed-size chunks (never sized from the thread
-//! count); each chunk returns its own tally, retained inbox links and outgoing links, which
-//! are combined in chunk order. Merchants' realised margins go into integer atomics, whose
-//! sums are order-independent.
+//! count); each chunk returns its tally, retained inbox links, outgoing links, changes of the
+//! consumer stocks and the realised margins of its sales, combined in chunk order (margins are
+//! added to the merchants after the phase; integer sums, so their order does not matter).
 
 use super::init::{breaks_exclusivity, NO_WALLET};
 use super::tally::Tally;
