@@ -250,6 +250,7 @@ fn write_manifest(out: &Path, plan: &PlanRecord, threads: usize) -> Result<()> {
         "replicates": plan.replicates,
         "sweep_columns": plan.sweep_columns,
         "points": plan.points,
+        "resolved_scenarios": plan.resolved,
         "shards": plan.shards,
         "threads": threads,
         "started": store::iso_time(first),

@@ -71,6 +71,9 @@ pub struct PlanRecord {
     /// Swept column whose values make the panels of time charts (None: one per point).
     #[serde(default)]
     pub panel_by: Option<String>,
+    /// The fully resolved scenario of each point (every parameter, defaults filled in).
+    #[serde(default)]
+    pub resolved: Vec<serde_json::Value>,
 }
 
 impl PlanRecord {
@@ -116,6 +119,11 @@ impl PlanRecord {
             wallets: sc.wallets.iter().map(|w| w.name.clone()).collect(),
             ecosystems: sc.ecosystems.iter().map(|e| e.name.clone()).collect(),
             panel_by: plan.source.charts.panel_by.clone(),
+            resolved: plan
+                .points
+                .iter()
+                .map(|p| serde_json::to_value(&p.scenario).unwrap_or_default())
+                .collect(),
         }
     }
 
