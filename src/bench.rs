@@ -77,26 +77,22 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
     base + per_consumer * n + graph + build_extra + merchants + links + tallies
 }
 
+/// A `Key:  N kB` field of a /proc file, in bytes.
+fn proc_kib(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Memory the machine has available now (MemAvailable), in bytes.
 pub fn available_bytes() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    line.split_whitespace()
-        .nth(1)?
-        .parse::<u64>()
-        .ok()
-        .map(|kb| kb * 1024)
+    proc_kib("/proc/meminfo", "MemAvailable:")
 }
 
 /// Peak resident set size of this process (VmHWM), in bytes.
 pub fn peak_rss() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace()
-        .nth(1)?
-        .parse::<u64>()
-        .ok()
-        .map(|kb| kb * 1024)
+    proc_kib("/proc/self/status", "VmHWM:")
 }
 
 /// Refuses a scenario whose estimated peak does not fit in available memory.
@@ -228,12 +224,7 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
         sim.run();
         let steps = t1.elapsed().as_secs_f64();
         let t2 = Instant::now();
-        let table = crate::metrics::table(
-            &sc,
-            &sim.tallies,
-            sim.world.consumers.len() as u64,
-            sim.world.merchants.len() as u64,
-        );
+        let table = crate::metrics::of(&sim);
         let mut df = crate::output::frame::table_frame(&table)?;
         let metrics = t2.elapsed().as_secs_f64();
         let t3 = Instant::now();

@@ -387,13 +387,7 @@ fn events_take_effect_at_exactly_their_step() {
 }
 
 fn bits(sim: &gardengate::Simulation) -> Vec<(String, Vec<u64>)> {
-    let w = &sim.world;
-    let t = metrics::table(
-        &w.scenario,
-        &sim.tallies,
-        w.consumers.len() as u64,
-        w.merchants.len() as u64,
-    );
+    let t = metrics::of(sim);
     t.columns
         .iter()
         .map(|(n, v)| {

@@ -113,12 +113,7 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
                     b.inc(1);
                 }
             }
-            let table = metrics::table(
-                &sc,
-                &sim.tallies,
-                sim.world.consumers.len() as u64,
-                sim.world.merchants.len() as u64,
-            );
+            let table = metrics::of(&sim);
             run_frame(spec, &point.params, &table)
         })?;
         let wall = t.elapsed().as_secs_f64();

@@ -3,7 +3,7 @@
 
 pub mod stats;
 
-use crate::model::Tally;
+use crate::model::{Simulation, Tally};
 use crate::scenario::Scenario;
 
 /// Values of one column, one per step.
@@ -83,6 +83,17 @@ fn hhi(values: &[i64]) -> f64 {
             s * s
         })
         .sum()
+}
+
+/// The metric table of a simulation's steps so far.
+pub fn of(sim: &Simulation) -> MetricTable {
+    let w = &sim.world;
+    table(
+        &w.scenario,
+        &sim.tallies,
+        w.consumers.len() as u64,
+        w.merchants.len() as u64,
+    )
 }
 
 /// Builds the metric table of a run from its tallies.

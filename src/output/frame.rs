@@ -8,14 +8,7 @@ use std::path::Path;
 /// The per-step metrics of a finished (or partly run) simulation as a DataFrame, one row per
 /// step: `step`, `date` (a Date), then every metric.
 pub fn run_frame(sim: &Simulation) -> PolarsResult<DataFrame> {
-    let w = &sim.world;
-    let t = metrics::table(
-        &w.scenario,
-        &sim.tallies,
-        w.consumers.len() as u64,
-        w.merchants.len() as u64,
-    );
-    table_frame(&t)
+    table_frame(&metrics::of(sim))
 }
 
 /// Converts a metric table to a DataFrame.
