@@ -216,24 +216,32 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
     let pool = experiment::thread_pool(crate::command::threads_from(a.threads))?;
     let threads = pool.current_num_threads();
     let sc = Arc::new(sc);
-    let (build, steps, metrics, output, sim_bytes) = pool.install(|| -> anyhow::Result<_> {
-        let t0 = Instant::now();
-        let mut sim = Simulation::new(sc.clone(), a.seed).map_err(|e| anyhow::anyhow!(e))?;
-        let build = t0.elapsed().as_secs_f64();
-        let t1 = Instant::now();
-        sim.run();
-        let steps = t1.elapsed().as_secs_f64();
-        let t2 = Instant::now();
-        let table = crate::metrics::of(&sim);
-        let mut df = crate::output::frame::table_frame(&table)?;
-        let metrics = t2.elapsed().as_secs_f64();
-        let t3 = Instant::now();
-        let dir = std::env::temp_dir().join(format!("gardengate-bench-{}", std::process::id()));
-        crate::output::frame::write_parquet(&mut df, &dir.join("steps.parquet"))?;
-        let _ = std::fs::remove_dir_all(&dir);
-        let output = t3.elapsed().as_secs_f64();
-        Ok((build, steps, metrics, output, sim.world.bytes()))
-    })?;
+    let (build, steps, metrics, output, sim_bytes, parts) =
+        pool.install(|| -> anyhow::Result<_> {
+            let t0 = Instant::now();
+            let mut sim = Simulation::new(sc.clone(), a.seed).map_err(|e| anyhow::anyhow!(e))?;
+            let build = t0.elapsed().as_secs_f64();
+            let t1 = Instant::now();
+            sim.run();
+            let steps = t1.elapsed().as_secs_f64();
+            let t2 = Instant::now();
+            let table = crate::metrics::of(&sim);
+            let mut df = crate::output::frame::table_frame(&table)?;
+            let metrics = t2.elapsed().as_secs_f64();
+            let t3 = Instant::now();
+            let dir = std::env::temp_dir().join(format!("gardengate-bench-{}", std::process::id()));
+            crate::output::frame::write_parquet(&mut df, &dir.join("steps.parquet"))?;
+            let _ = std::fs::remove_dir_all(&dir);
+            let output = t3.elapsed().as_secs_f64();
+            Ok((
+                build,
+                steps,
+                metrics,
+                output,
+                sim.world.bytes(),
+                sim.world.timing.clone(),
+            ))
+        })?;
     let cs = a.consumers as f64 * a.steps as f64;
     println!(
         "gardengate bench: {} consumers, {} merchants, {} steps, {threads} threads",
@@ -244,6 +252,14 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
         "  steps                     {steps:9.3} s   ({:.2} M consumer-steps/s)",
         cs / steps / 1e6
     );
+    for (name, secs) in [
+        ("events, merchant revision", parts.merchants),
+        ("consumers (parallel)", parts.consumers),
+        ("combine, inbox merge", parts.combine),
+        ("listings, stocks", parts.finish),
+    ] {
+        println!("    {name:<26}{secs:8.3} s");
+    }
     println!("  metrics                   {metrics:9.3} s");
     println!("  output (parquet)          {output:9.3} s");
     println!(

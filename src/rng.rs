@@ -63,13 +63,32 @@ impl KeyBase {
     /// The key of (step, agent) under this prefix.
     #[inline]
     pub fn key(self, step: u64, agent: u64) -> u64 {
-        let h = mix64(
+        self.at(step).key(agent)
+    }
+
+    /// The (seed, purpose, step) prefix, for loops over agents within one step.
+    #[inline]
+    pub fn at(self, step: u64) -> StepKey {
+        StepKey(mix64(
             self.0
                 ^ step
                     .wrapping_add(0x1234_5678)
                     .wrapping_mul(0xD6E8_FEB8_6659_FD93),
-        );
-        mix64(h ^ agent.wrapping_add(1).wrapping_mul(0xA076_1D64_78BD_642F))
+        ))
+    }
+}
+
+/// The part of a stream key that depends only on (seed, purpose, step): one mixing round per
+/// agent is left. `KeyBase::new(seed, purpose).at(step).key(agent)` equals
+/// `key(seed, purpose, step, agent)`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StepKey(u64);
+
+impl StepKey {
+    /// The key of `agent` under this prefix.
+    #[inline]
+    pub fn key(self, agent: u64) -> u64 {
+        mix64(self.0 ^ agent.wrapping_add(1).wrapping_mul(0xA076_1D64_78BD_642F))
     }
 }
 
@@ -148,6 +167,20 @@ impl Stream {
         Stream(Xoshiro256PlusPlus::seed_from_u64(key(
             seed, purpose, step, agent,
         )))
+    }
+
+    /// The stream of an already computed key: `Stream::keyed(KeyBase::new(seed, purpose)
+    /// .at(step).key(agent))` equals `Stream::new(seed, purpose, step, agent)`.
+    #[inline]
+    pub fn keyed(key: u64) -> Self {
+        Stream(Xoshiro256PlusPlus::seed_from_u64(key))
+    }
+
+    /// Standard exponential draw (ziggurat: one logarithm only in the rare tail).
+    #[inline]
+    pub fn exp1(&mut self) -> f64 {
+        use rand_distr::Distribution;
+        rand_distr::Exp1.sample(&mut self.0)
     }
 
     /// Next raw 64 bits.

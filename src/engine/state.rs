@@ -307,6 +307,21 @@ pub struct World {
     pub stocks: ConsumerStocks,
     /// The next step to run.
     pub step: u32,
+    /// Wall time spent in each part of the step so far (for `bench`; never in results).
+    pub timing: StepTiming,
+}
+
+/// Wall time per part of the step, summed over steps, in seconds.
+#[derive(Clone, Debug, Default)]
+pub struct StepTiming {
+    /// Events and the read side of merchant revision.
+    pub merchants: f64,
+    /// The parallel consumer phase (trips, sharing, revision).
+    pub consumers: f64,
+    /// Combining chunk outputs: stocks, sales margins, inbox merge.
+    pub combine: f64,
+    /// Listing index rebuild and end-of-step stocks.
+    pub finish: f64,
 }
 
 impl World {

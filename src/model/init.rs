@@ -54,6 +54,7 @@ pub fn build_world(sc: Arc<Scenario>, seed: u64) -> Result<World, String> {
         inbox: Vec::new(),
         stocks,
         step: 0,
+        timing: Default::default(),
     })
 }
 

@@ -9,7 +9,7 @@
 use super::init::{breaks_exclusivity, NO_WALLET};
 use super::tally::Tally;
 use crate::engine::policy::Policy;
-use crate::engine::rng::{inverse_normal, logistic, unit, KeyBase, Purpose, Stream};
+use crate::engine::rng::{inverse_normal, logistic, unit, KeyBase, Purpose, StepKey, Stream};
 use crate::engine::state::{ConsumerStocks, Link, World};
 use rayon::prelude::*;
 
@@ -18,14 +18,13 @@ use rayon::prelude::*;
 pub const CHUNK: usize = 2048;
 
 /// The static taste θ_ip = a_p + loyalty·1[owner(p) = h_i] + σ_θ·Z_ip. Z is re-derived from
-/// the (seed, taste, p, i) key (`base` = `KeyBase::new(seed, Purpose::Taste)`) on each use rather than stored: a few nanoseconds per
-/// candidate platform, against 4 bytes per consumer and platform.
+/// the (seed, taste, p, i) key on each use rather than stored (`key` =
+/// `KeyBase::new(seed, Purpose::Taste).at(p)`): a few nanoseconds per candidate platform,
+/// against 4 bytes per consumer and platform.
 #[inline]
-#[allow(clippy::too_many_arguments)]
 pub fn taste(
-    base: KeyBase,
+    key: StepKey,
     i: u32,
-    p: usize,
     home: u8,
     owner: u8,
     appeal: f64,
@@ -37,7 +36,7 @@ pub fn taste(
         th += loyalty;
     }
     if sigma != 0.0 {
-        let h = base.key(p as u64, i as u64);
+        let h = key.key(i as u64);
         th += sigma * inverse_normal(((h >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64));
     }
     th
@@ -107,6 +106,21 @@ fn argmax_bits(bits: u16, values: &[f64]) -> u8 {
         }
     }
     best
+}
+
+/// Samples the consumer's choice (see `ConsumerStep::trip` for the law): `cum` holds the
+/// cumulative weights e^{u₀} + Σ_{j ≤ k} e^{V_j} of the candidates. Returns the winner and its
+/// utility surplus over the outside option, or `None` when the outside option wins.
+#[inline]
+pub fn choose(cum: &[f64], e_out: f64, u0: f64, s: &mut Stream) -> Option<(usize, f64)> {
+    let total = cum.last().copied().unwrap_or(e_out);
+    let u = s.uniform() * total;
+    if u < e_out {
+        return None;
+    }
+    let pick = cum.iter().position(|&c| u < c)?;
+    let (e1, e2) = (s.exp1(), s.exp1());
+    Some((pick, (total * e2 / e1 + e_out).ln() - u0))
 }
 
 #[derive(Clone, Copy)]
@@ -198,10 +212,11 @@ impl StockDelta {
 
 /// Parameters read in the hot loop, unpacked once per step.
 struct Params {
-    seed: u64,
-    trip_key: KeyBase,
-    revision_key: KeyBase,
-    taste_key: KeyBase,
+    trip_key: StepKey,
+    revision_key: StepKey,
+    share_key: StepKey,
+    /// Taste key prefix per platform.
+    taste_keys: [StepKey; 64],
     t: u32,
     nw: usize,
     nc: usize,
@@ -211,6 +226,8 @@ struct Params {
     loyalty: f64,
     sigma_theta: f64,
     u0: f64,
+    /// e^{u₀}, the outside option's weight.
+    e_out: f64,
     k_search: u32,
     beta_link: f64,
     share_prob: f64,
@@ -226,6 +243,7 @@ struct Params {
 
 /// Runs step `world.step` and returns its tally.
 pub fn step(world: &mut World) -> Tally {
+    let clock = std::time::Instant::now();
     let sc = world.scenario.clone();
     let t = world.step;
     let np = sc.platforms.len();
@@ -251,10 +269,10 @@ pub fn step(world: &mut World) -> Tally {
     let cw = &sc.links.channel_weights;
     let cw_sum = cw.dm + cw.group + cw.feed;
     let prm = Params {
-        seed: world.seed,
-        trip_key: KeyBase::new(world.seed, Purpose::Trip),
-        revision_key: KeyBase::new(world.seed, Purpose::ConsumerRevision),
-        taste_key: KeyBase::new(world.seed, Purpose::Taste),
+        trip_key: KeyBase::new(world.seed, Purpose::Trip).at(t as u64),
+        revision_key: KeyBase::new(world.seed, Purpose::ConsumerRevision).at(t as u64),
+        share_key: KeyBase::new(world.seed, Purpose::Share).at(t as u64),
+        taste_keys: std::array::from_fn(|p| KeyBase::new(world.seed, Purpose::Taste).at(p as u64)),
         t,
         nw,
         nc,
@@ -264,6 +282,7 @@ pub fn step(world: &mut World) -> Tally {
         loyalty: sc.consumers.loyalty,
         sigma_theta: sc.consumers.sigma_theta,
         u0: sc.consumers.outside_utility,
+        e_out: sc.consumers.outside_utility.exp(),
         k_search: sc.links.k_search,
         beta_link: sc.links.beta_link,
         share_prob: sc.links.share_prob,
@@ -278,7 +297,11 @@ pub fn step(world: &mut World) -> Tally {
     };
 
     // 2–7. Consumers.
+    let t_cons = std::time::Instant::now();
+    world.timing.merchants += (t_cons - clock).as_secs_f64();
     let outs = consumer_phase(world, &prm);
+    let t_comb = std::time::Instant::now();
+    world.timing.consumers += (t_comb - t_cons).as_secs_f64();
     let mut tally = Tally::new(np, nw, ne);
     let mut retained = Vec::with_capacity(outs.iter().map(|o| o.retained.len()).sum());
     let mut outbox = Vec::with_capacity(outs.iter().map(|o| o.outbox.len()).sum());
@@ -298,6 +321,8 @@ pub fn step(world: &mut World) -> Tally {
         &mut tally,
     );
 
+    let t_fin = std::time::Instant::now();
+    world.timing.combine += (t_fin - t_comb).as_secs_f64();
     let c = &mut world.consumers;
     std::mem::swap(&mut c.wallets, &mut c.wallets_next);
     std::mem::swap(&mut c.apps, &mut c.apps_next);
@@ -314,6 +339,7 @@ pub fn step(world: &mut World) -> Tally {
     merchant_stocks(world, &mut tally);
     tally.events = events;
     world.step += 1;
+    world.timing.finish += t_fin.elapsed().as_secs_f64();
     tally
 }
 
@@ -375,11 +401,33 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             let mut cands: Vec<Cand> = Vec::with_capacity(64);
             let mut weights: Vec<f64> = Vec::with_capacity(64);
             let mut theta_cache = [0f64; 64];
-            for k in 0..w_next.len() {
+            let n = w_next.len();
+            // Most consumers neither shop nor review in a step: their holdings carry over.
+            w_next.copy_from_slice(&wallets[lo..lo + n]);
+            a_next.copy_from_slice(&apps[lo..lo + n]);
+            for k in 0..n {
                 let i = (lo + k) as u32;
                 let start = li;
                 while li < inbox.len() && inbox[li].recipient == i {
                     li += 1;
+                }
+                let links = &inbox[start..li];
+                // The two Bernoulli draws that decide whether the consumer acts at all come
+                // straight from the key hashes; full streams are seeded only for those who do.
+                let shop_p = if shop.is_empty() {
+                    prm.shop_prob
+                } else {
+                    shop[i as usize] as f64
+                };
+                let trip_key = prm.trip_key.key(i as u64);
+                let shops = unit(trip_key) < shop_p;
+                let revision_key = prm.revision_key.key(i as u64);
+                let reviews = unit(revision_key) < prm.rho;
+                if !shops {
+                    keep_links(links, prm, &mut out);
+                    if !reviews {
+                        continue;
+                    }
                 }
                 let primary_start = prim[k];
                 let mut cs = ConsumerStep {
@@ -396,7 +444,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     alpha: alpha[i as usize] as f64,
                     held: wallets[i as usize],
                     used: apps[i as usize],
-                    primary_start: prim[k],
+                    primary_start,
                     primary: &mut prim[k],
                     w_last: &mut w_last[k * nw..(k + 1) * nw],
                     a_last: &mut a_last[k * nc..(k + 1) * nc],
@@ -407,12 +455,12 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     weights: &mut weights,
                     theta_cache: &mut theta_cache,
                 };
-                let shop_p = if shop.is_empty() {
-                    prm.shop_prob
-                } else {
-                    shop[i as usize] as f64
-                };
-                cs.run(&inbox[start..li], shop_p);
+                if shops {
+                    cs.trip(&mut Stream::from_key(trip_key), links);
+                }
+                if reviews {
+                    cs.revise(Stream::from_key(revision_key));
+                }
                 let (nh, nu) = (cs.new_held, cs.new_used);
                 w_next[k] = nh;
                 a_next[k] = nu;
@@ -456,9 +504,8 @@ struct ConsumerStep<'a> {
 impl ConsumerStep<'_> {
     fn theta(&self, p: usize) -> f64 {
         taste(
-            self.prm.taste_key,
+            self.prm.taste_keys[p],
             self.i,
-            p,
             self.home,
             self.tables.owner[p],
             self.tables.appeal[p],
@@ -467,25 +514,7 @@ impl ConsumerStep<'_> {
         )
     }
 
-    fn run(&mut self, links: &[Link], shop_p: f64) {
-        let prm = self.prm;
-        let t = prm.t;
-        let k = prm.trip_key.key(t as u64, self.i as u64);
-        if unit(k) >= shop_p {
-            // Links wait for the next trip unless their time is up.
-            for l in links {
-                if t + 1 < l.arrived as u32 + prm.ttl {
-                    self.out.retained.push(*l);
-                } else {
-                    self.out.tally.expired += 1;
-                }
-            }
-        } else {
-            self.trip(&mut Stream::from_key(k), links);
-        }
-        self.revise();
-    }
-
+    #[inline(never)]
     fn trip(&mut self, s: &mut Stream, links: &[Link]) {
         let prm = self.prm;
         let tl = &mut self.out.tally;
@@ -545,13 +574,15 @@ impl ConsumerStep<'_> {
         // Choice. Utilities are V_k + ε_k with ε iid standard Gumbel and the consumer takes the
         // maximum. Instead of drawing one Gumbel per candidate we sample the same joint law
         // directly: the winner is k with probability exp(V_k)/S (S = Σ exp(V), outside option
-        // included), the maximum is ln S + a standard Gumbel independent of the winner, and the
-        // outside option's realised utility, given that it lost, is a Gumbel around u₀
-        // truncated below the maximum. Three draws per trip instead of one per candidate.
+        // included); the maximum is M = ln S + G with G = −ln E₁ a standard Gumbel independent
+        // of the winner; and the outside option's utility given that it lost is a Gumbel
+        // around u₀ truncated below M: U₀ = u₀ − ln(E₂ + e^{u₀}·E₁/S) by inverting its CDF
+        // (E₁, E₂ standard exponentials). The surplus over the outside option then simplifies
+        // to M − U₀ = ln(S·E₂/E₁ + e^{u₀}) − u₀: three draws and one logarithm per trip.
         // Tastes of the platforms seen in this trip; `have` marks the valid entries so the
         // buffer (reused across consumers) needs no clearing.
         let mut have = 0u64;
-        let e_out = prm.u0.exp();
+        let e_out = prm.e_out;
         let mut total = e_out;
         self.weights.clear();
         for k in 0..self.cands.len() {
@@ -569,22 +600,16 @@ impl ConsumerStep<'_> {
             total += v.exp();
             self.weights.push(total);
         }
-        let u = s.uniform() * total;
-        let pick = match self.weights.iter().position(|&cum| u < cum) {
-            Some(k) if u >= e_out => k,
-            _ => {
-                self.out.tally.outside += 1;
-                return;
+        match choose(self.weights, e_out, prm.u0, s) {
+            Some((pick, gain)) => {
+                let c = self.cands[pick];
+                self.checkout(c, gain);
             }
-        };
-        let best = total.ln() + s.gumbel();
-        // U₀ | U₀ < best: invert the Gumbel CDF F(x) = exp(−exp(−(x − u₀))) on (0, F(best)).
-        let f_best = (-(-(best - prm.u0)).exp()).exp();
-        let u_out = prm.u0 - (-(s.open01() * f_best).ln()).ln();
-        let c = self.cands[pick];
-        self.checkout(c, best - u_out);
+            None => self.out.tally.outside += 1,
+        }
     }
 
+    #[inline(never)]
     fn checkout(&mut self, c: Cand, gain: f64) {
         let prm = self.prm;
         let tb = self.tables;
@@ -669,9 +694,10 @@ impl ConsumerStep<'_> {
     }
 
     /// §2.6: share a completed sale on the social home.
+    #[inline(never)]
     fn share(&mut self, c: Cand) {
         let prm = self.prm;
-        let mut s = Stream::new(prm.seed, Purpose::Share, prm.t as u64, self.i as u64);
+        let mut s = Stream::keyed(prm.share_key.key(self.i as u64));
         if !s.bernoulli(prm.share_prob) {
             return;
         }
@@ -743,29 +769,31 @@ impl ConsumerStep<'_> {
     }
 
     /// §2.7: wallet and app revision, and drops of unused wallets and apps.
-    fn revise(&mut self) {
+    #[inline(never)]
+    fn revise(&mut self, mut s: Stream) {
         let prm = self.prm;
         let t = prm.t;
-        let k = prm.revision_key.key(t as u64, self.i as u64);
-        if unit(k) >= prm.rho {
-            return;
-        }
-        let mut s = Stream::from_key(k);
         let tb = self.tables;
         let friends = self.graph.friends(self.i);
         let deg = friends.len().max(1) as f64;
+        // Gather the friends' holdings first, then count bits without branches: the loads are
+        // then independent of each other and overlap, instead of waiting on mispredicted
+        // bit-loop branches (this loop is memory-bound).
         let mut wallet_friends = [0u32; 16];
         let mut app_friends = [0u32; 64];
-        for &f in friends {
-            let mut b = self.wallets[f as usize];
-            while b != 0 {
-                wallet_friends[b.trailing_zeros() as usize] += 1;
-                b &= b - 1;
+        let mut wm = [0u16; 64];
+        let mut am = [0u64; 64];
+        for block in friends.chunks(64) {
+            let n = block.len();
+            for (j, &f) in block.iter().enumerate() {
+                wm[j] = self.wallets[f as usize];
+                am[j] = self.apps[f as usize];
             }
-            let mut b = self.apps[f as usize];
-            while b != 0 {
-                app_friends[b.trailing_zeros() as usize] += 1;
-                b &= b - 1;
+            for (w, count) in wallet_friends.iter_mut().enumerate().take(prm.nw) {
+                *count += wm[..n].iter().map(|&m| (m >> w) as u32 & 1).sum::<u32>();
+            }
+            for &p in &tb.commerce {
+                app_friends[p] += am[..n].iter().map(|&m| (m >> p) as u32 & 1).sum::<u32>();
             }
         }
         let tl = &mut self.out.tally;
@@ -788,9 +816,8 @@ impl ConsumerStep<'_> {
             }
             let y = app_friends[p] as f64 / deg;
             let th = taste(
-                prm.taste_key,
+                prm.taste_keys[p],
                 self.i,
-                p,
                 self.home,
                 tb.owner[p],
                 tb.appeal[p],
@@ -828,6 +855,17 @@ impl ConsumerStep<'_> {
                 self.new_used &= !(1 << p);
                 tl.app_drops += 1;
             }
+        }
+    }
+}
+
+/// Links of a consumer who does not shop wait for her next trip unless their time is up.
+fn keep_links(links: &[Link], prm: &Params, out: &mut ChunkOut) {
+    for l in links {
+        if prm.t + 1 < l.arrived as u32 + prm.ttl {
+            out.retained.push(*l);
+        } else {
+            out.tally.expired += 1;
         }
     }
 }
@@ -926,6 +964,68 @@ mod tests {
         assert_eq!(
             checkout(0b0011, 0b0011, NO_WALLET, 5.0, 0.3, &B, &n, &K).0,
             Checkout::Secondary(0)
+        );
+    }
+
+    /// The direct sampling of `choose` against brute force: one Gumbel per alternative and
+    /// the maximum. Winner shares and the mean and variance of the surplus over the outside
+    /// option (when a candidate wins) agree within 4 standard errors.
+    #[test]
+    fn choice_sampling_matches_brute_force_gumbels() {
+        let v = [0.5, -0.2, 1.0, 0.0];
+        let u0 = 0.3;
+        let e_out = f64::exp(u0);
+        let mut cum = Vec::new();
+        let mut total = e_out;
+        for x in v {
+            total += f64::exp(x);
+            cum.push(total);
+        }
+        let n = 400_000;
+        let run = |direct: bool| {
+            let mut s = Stream::new(5, Purpose::Trip, direct as u64, 0);
+            let mut wins = [0u64; 5];
+            let (mut sg, mut sg2, mut m) = (0.0, 0.0, 0.0);
+            for _ in 0..n {
+                let r = if direct {
+                    choose(&cum, e_out, u0, &mut s)
+                } else {
+                    let u_out = u0 + s.gumbel();
+                    let (k, best) = v
+                        .iter()
+                        .map(|x| x + s.gumbel())
+                        .enumerate()
+                        .fold((0, f64::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+                    (best > u_out).then_some((k, best - u_out))
+                };
+                match r {
+                    Some((k, g)) => {
+                        wins[k + 1] += 1;
+                        sg += g;
+                        sg2 += g * g;
+                        m += 1.0;
+                    }
+                    None => wins[0] += 1,
+                }
+            }
+            let mean = sg / m;
+            (wins, mean, sg2 / m - mean * mean, m)
+        };
+        let (wa, ma, va, na) = run(true);
+        let (wb, mb, vb, nb) = run(false);
+        for k in 0..5 {
+            let (pa, pb) = (wa[k] as f64 / n as f64, wb[k] as f64 / n as f64);
+            let se = ((pa * (1.0 - pa) + pb * (1.0 - pb)) / n as f64).sqrt();
+            assert!((pa - pb).abs() < 4.0 * se, "winner {k}: {pa} vs {pb}");
+        }
+        let se = (va / na + vb / nb).sqrt();
+        assert!((ma - mb).abs() < 4.0 * se, "mean surplus {ma} vs {mb}");
+        // Variance: the standard error of a sample variance is about σ²·√(2/n) (a little
+        // more for the surplus's heavier-than-normal tail; 6 of those is still tight).
+        let se_v = va * (2.0 / na).sqrt() + vb * (2.0 / nb).sqrt();
+        assert!(
+            (va - vb).abs() < 6.0 * se_v,
+            "surplus variance {va} vs {vb}"
         );
     }
 
