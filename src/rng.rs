@@ -157,6 +157,44 @@ pub fn inverse_normal(p: f64) -> f64 {
     }
 }
 
+/// e^x for every element, in place. Branch-free (Cody–Waite reduction to |r| ≤ ln 2 / 2, a
+/// degree-11 Taylor polynomial, the power of two built from bits) so that the loop
+/// vectorises; relative error below 1e-14 for x in [−708, 709], arguments outside are
+/// clamped. Deterministic: plain IEEE operations, no fused multiply-add.
+#[inline]
+pub fn exp_in_place(xs: &mut [f64]) {
+    const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5·2^52: adding it rounds to an integer
+    const LN2_HI: f64 = 0.693_147_180_369_123_8;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    const C: [f64; 12] = [
+        1.0,
+        1.0,
+        1.0 / 2.0,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5_040.0,
+        1.0 / 40_320.0,
+        1.0 / 362_880.0,
+        1.0 / 3_628_800.0,
+        1.0 / 39_916_800.0,
+    ];
+    for x in xs.iter_mut() {
+        let v = x.clamp(-708.0, 709.0);
+        let t = v * std::f64::consts::LOG2_E + SHIFT;
+        let n = t - SHIFT;
+        let r = v - n * LN2_HI - n * LN2_LO;
+        let mut p = C[11];
+        for c in C[..11].iter().rev() {
+            p = p * r + c;
+        }
+        // t's mantissa holds 2^51 + n; the difference of bit patterns is n itself.
+        let k = t.to_bits().wrapping_sub(SHIFT.to_bits());
+        *x = p * f64::from_bits(k.wrapping_add(1023) << 52);
+    }
+}
+
 /// A per-agent random stream (Xoshiro256++), seeded from a key hash.
 pub struct Stream(Xoshiro256PlusPlus);
 
@@ -270,6 +308,20 @@ mod tests {
         assert_eq!(x1, s2.next_u64());
         assert_ne!(x1, s3.next_u64());
         assert_ne!(x1, s4.next_u64());
+    }
+
+    #[test]
+    fn exp_in_place_matches_std() {
+        let mut xs: Vec<f64> = (0..20_001).map(|k| -700.0 + k as f64 * 0.07).collect();
+        xs.extend([-1e-300, 0.0, 1e-12, -0.3465, 0.3466, 708.9, -707.9]);
+        let want: Vec<f64> = xs.iter().map(|x| x.exp()).collect();
+        exp_in_place(&mut xs);
+        for (got, w) in xs.iter().zip(&want) {
+            assert!(((got - w) / w).abs() < 1e-14, "{got} vs {w}");
+        }
+        let mut edge = [-1e6, 1e6];
+        exp_in_place(&mut edge);
+        assert!(edge[0] > 0.0 && edge[0] < 1e-300 && edge[1].is_finite());
     }
 
     #[test]

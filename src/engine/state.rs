@@ -177,6 +177,9 @@ pub struct Card {
     pub quality: f32,
     /// Price in fen.
     pub price: u32,
+    /// Unit cost in fen (16-byte cards never straddle a cache line, and checkout needs no
+    /// second random read).
+    pub cost: u32,
 }
 
 /// Merchants, structure of arrays.
@@ -231,6 +234,7 @@ impl Merchants {
                         merchant: m,
                         quality: self.quality[m as usize],
                         price: self.price[m as usize],
+                        cost: self.cost[m as usize],
                     })
                     .collect()
             })

@@ -9,8 +9,10 @@
 use super::init::{breaks_exclusivity, NO_WALLET};
 use super::tally::Tally;
 use crate::engine::policy::Policy;
-use crate::engine::rng::{inverse_normal, logistic, unit, KeyBase, Purpose, StepKey, Stream};
-use crate::engine::state::{ConsumerStocks, Link, World};
+use crate::engine::rng::{
+    exp_in_place, inverse_normal, logistic, unit, KeyBase, Purpose, StepKey, Stream,
+};
+use crate::engine::state::{Card, ConsumerStocks, Link, Merchants, Tables, World};
 use rayon::prelude::*;
 
 /// Consumers per parallel work unit. Fixed, so float sums are reduced in the same order for
@@ -128,6 +130,7 @@ struct Cand {
     merchant: u32,
     quality: f32,
     price: u32,
+    cost: u32,
     platform: u8,
     /// Social platform of the link, `u8::MAX` for search.
     social: u8,
@@ -405,6 +408,40 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             // Most consumers neither shop nor review in a step: their holdings carry over.
             w_next.copy_from_slice(&wallets[lo..lo + n]);
             a_next.copy_from_slice(&apps[lo..lo + n]);
+            // The Bernoulli draws that decide whether a consumer shops come straight from the
+            // key hash; full streams are seeded only for those who do. Shoppers are found
+            // first so that each one's search can be prepared while the previous trip runs.
+            let trip_keys: Vec<u64> = (lo..lo + n).map(|i| prm.trip_key.key(i as u64)).collect();
+            let shoppers: Vec<u32> = (0..n as u32)
+                .filter(|&k| {
+                    let i = lo + k as usize;
+                    let p = if shop.is_empty() {
+                        prm.shop_prob
+                    } else {
+                        shop[i] as f64
+                    };
+                    unit(trip_keys[k as usize]) < p
+                })
+                .collect();
+            let search = || Search {
+                stream: Stream::from_key(0),
+                picks: Vec::with_capacity(64),
+            };
+            let (mut now, mut ahead) = (search(), search());
+            let prepare = |x: &mut Search, j: usize| {
+                if let Some(&k) = shoppers.get(j) {
+                    let i = lo + k as usize;
+                    x.prepare(
+                        trip_keys[k as usize],
+                        apps[i],
+                        prm.k_search,
+                        merchants,
+                        tables,
+                    );
+                }
+            };
+            prepare(&mut ahead, 0);
+            let mut next_shopper = 0;
             for k in 0..n {
                 let i = (lo + k) as u32;
                 let start = li;
@@ -412,15 +449,12 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     li += 1;
                 }
                 let links = &inbox[start..li];
-                // The two Bernoulli draws that decide whether the consumer acts at all come
-                // straight from the key hashes; full streams are seeded only for those who do.
-                let shop_p = if shop.is_empty() {
-                    prm.shop_prob
-                } else {
-                    shop[i as usize] as f64
-                };
-                let trip_key = prm.trip_key.key(i as u64);
-                let shops = unit(trip_key) < shop_p;
+                let shops = shoppers.get(next_shopper) == Some(&(k as u32));
+                if shops {
+                    std::mem::swap(&mut now, &mut ahead);
+                    next_shopper += 1;
+                    prepare(&mut ahead, next_shopper);
+                }
                 let revision_key = prm.revision_key.key(i as u64);
                 let reviews = unit(revision_key) < prm.rho;
                 if !shops {
@@ -456,7 +490,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     theta_cache: &mut theta_cache,
                 };
                 if shops {
-                    cs.trip(&mut Stream::from_key(trip_key), links);
+                    cs.trip(&mut now, links);
                 }
                 if reviews {
                     cs.revise(Stream::from_key(revision_key));
@@ -475,11 +509,71 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
         .collect()
 }
 
+/// A shopper's search draws, made one shopper ahead so that the sampled listing cards are
+/// already on their way from memory when her trip is processed (a card read is a cache miss
+/// at scale, and the draws do not depend on anything the previous trips change).
+struct Search {
+    stream: Stream,
+    /// Index into the listing of each draw, app by app in platform order.
+    picks: Vec<u32>,
+}
+
+impl Search {
+    /// §2.2 search draws of consumer `i` (apps `used`): `k_search` cards per app, uniformly
+    /// with replacement from the listings at the start of the step. They are the first draws
+    /// of her trip stream.
+    fn prepare(&mut self, key: u64, used: u64, k_search: u32, ms: &Merchants, tb: &Tables) {
+        self.stream = Stream::from_key(key);
+        self.picks.clear();
+        for_each_listing(used, ms, tb, |_, list| {
+            for _ in 0..k_search {
+                let j = self.stream.below(list.len() as u32);
+                prefetch(&list[j as usize]);
+                self.picks.push(j);
+            }
+        });
+    }
+}
+
+/// Calls `f` with each commerce app in `used` that has listings and its listing, in platform
+/// order.
+#[inline]
+fn for_each_listing(used: u64, ms: &Merchants, tb: &Tables, mut f: impl FnMut(u8, &[Card])) {
+    let mut b = used;
+    while b != 0 {
+        let p = b.trailing_zeros() as usize;
+        b &= b - 1;
+        let ci = tb.commerce_idx[p];
+        if ci == u8::MAX {
+            continue;
+        }
+        let list = &ms.on_platform[ci as usize];
+        if !list.is_empty() {
+            f(p as u8, list);
+        }
+    }
+}
+
+/// A hint to start loading `x`'s cache line (no effect on results).
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and has no architectural effect.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(
+            x as *const T as *const i8,
+            core::arch::x86_64::_MM_HINT_T0,
+        )
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 struct ConsumerStep<'a> {
     prm: &'a Params,
     policy: &'a Policy,
-    tables: &'a crate::engine::state::Tables,
-    merchants: &'a crate::engine::state::Merchants,
+    tables: &'a Tables,
+    merchants: &'a Merchants,
     graph: &'a crate::engine::graph::Graph,
     wallets: &'a [u16],
     apps: &'a [u64],
@@ -515,8 +609,9 @@ impl ConsumerStep<'_> {
     }
 
     #[inline(never)]
-    fn trip(&mut self, s: &mut Stream, links: &[Link]) {
+    fn trip(&mut self, search: &mut Search, links: &[Link]) {
         let prm = self.prm;
+        let s = &mut search.stream;
         let tl = &mut self.out.tally;
         tl.trips += 1;
         self.cands.clear();
@@ -529,6 +624,7 @@ impl ConsumerStep<'_> {
                     merchant: l.merchant,
                     quality: self.merchants.quality[l.merchant as usize],
                     price: self.merchants.price[l.merchant as usize],
+                    cost: self.merchants.cost[l.merchant as usize],
                     platform: l.platform,
                     social: l.social,
                     bonus: prm.beta_link,
@@ -539,6 +635,7 @@ impl ConsumerStep<'_> {
                     merchant: l.merchant,
                     quality: self.merchants.quality[l.merchant as usize],
                     price: self.merchants.price[l.merchant as usize],
+                    cost: self.merchants.cost[l.merchant as usize],
                     platform: l.platform,
                     social: l.social,
                     bonus: prm.beta_link - self.policy.token_penalty,
@@ -547,30 +644,22 @@ impl ConsumerStep<'_> {
                 tl.lost += 1;
             }
         }
-        let mut b = self.used;
-        while b != 0 {
-            let p = b.trailing_zeros() as usize;
-            b &= b - 1;
-            let ci = self.tables.commerce_idx[p];
-            if ci == u8::MAX {
-                continue;
-            }
-            let list = &self.merchants.on_platform[ci as usize];
-            if list.is_empty() {
-                continue;
-            }
-            for _ in 0..prm.k_search {
-                let card = list[s.below(list.len() as u32) as usize];
-                self.cands.push(Cand {
+        let mut picks = search.picks.iter();
+        let cands = &mut *self.cands;
+        for_each_listing(self.used, self.merchants, self.tables, |p, list| {
+            for &j in picks.by_ref().take(prm.k_search as usize) {
+                let card = list[j as usize];
+                cands.push(Cand {
                     merchant: card.merchant,
                     quality: card.quality,
                     price: card.price,
-                    platform: p as u8,
+                    cost: card.cost,
+                    platform: p,
                     social: u8::MAX,
                     bonus: 0.0,
                 });
             }
-        }
+        });
         // Choice. Utilities are V_k + ε_k with ε iid standard Gumbel and the consumer takes the
         // maximum. Instead of drawing one Gumbel per candidate we sample the same joint law
         // directly: the winner is k with probability exp(V_k)/S (S = Σ exp(V), outside option
@@ -583,7 +672,6 @@ impl ConsumerStep<'_> {
         // buffer (reused across consumers) needs no clearing.
         let mut have = 0u64;
         let e_out = prm.e_out;
-        let mut total = e_out;
         self.weights.clear();
         for k in 0..self.cands.len() {
             let c = self.cands[k];
@@ -597,8 +685,13 @@ impl ConsumerStep<'_> {
             if self.used & (1 << p) == 0 {
                 v -= self.policy.join_cost[p];
             }
-            total += v.exp();
-            self.weights.push(total);
+            self.weights.push(v);
+        }
+        exp_in_place(self.weights);
+        let mut total = e_out;
+        for w in self.weights.iter_mut() {
+            total += *w;
+            *w = total;
         }
         match choose(self.weights, e_out, prm.u0, s) {
             Some((pick, gain)) => {
@@ -648,7 +741,7 @@ impl ConsumerStep<'_> {
         // §2.5 money, in fen, each flow rounded once.
         let m = c.merchant as usize;
         let price = c.price as i64;
-        let cost = self.merchants.cost[m] as i64;
+        let cost = c.cost as i64;
         let commission = (self.policy.commission[p] * price as f64).round() as i64;
         let fee = (self.policy.wallet_fee[wi] * price as f64).round() as i64;
         let revenue = price - commission - fee;
