@@ -29,6 +29,7 @@
 // `!(x > 0.0)` is how this code rejects NaN along with the out-of-range values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod alloc;
 pub mod bench;
 pub mod check;
 pub mod cli;

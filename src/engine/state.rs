@@ -305,8 +305,9 @@ pub struct World {
     pub graph: Graph,
     /// Policy in force.
     pub policy: Policy,
-    /// Links waiting in inboxes, sorted by (recipient, arrival order).
-    pub inbox: Vec<Link>,
+    /// Links waiting in inboxes, one list per chunk of `model::step::CHUNK` consumers, each
+    /// sorted by (recipient, arrival order).
+    pub inbox: Vec<Vec<Link>>,
     /// Consumer stocks at the start of the step.
     pub stocks: ConsumerStocks,
     /// The next step to run.
@@ -334,6 +335,6 @@ impl World {
         self.consumers.bytes()
             + self.merchants.bytes()
             + self.graph.bytes()
-            + self.inbox.capacity() * std::mem::size_of::<Link>()
+            + self.inbox.iter().map(Vec::capacity).sum::<usize>() * std::mem::size_of::<Link>()
     }
 }

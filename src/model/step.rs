@@ -306,23 +306,14 @@ pub fn step(world: &mut World) -> Tally {
     let t_comb = std::time::Instant::now();
     world.timing.consumers += (t_comb - t_cons).as_secs_f64();
     let mut tally = Tally::new(np, nw, ne);
-    let mut retained = Vec::with_capacity(outs.iter().map(|o| o.retained.len()).sum());
     let mut outbox = Vec::with_capacity(outs.iter().map(|o| o.outbox.len()).sum());
-    for o in outs {
+    for o in &outs {
         o.delta.apply(&mut world.stocks);
-        for &(k, margin) in &o.sales {
-            world.merchants.window_margin[k as usize] += margin;
-        }
         tally.add(&o.tally);
-        retained.extend_from_slice(&o.retained);
         outbox.extend_from_slice(&o.outbox);
     }
-    world.inbox = merge_inbox(
-        retained,
-        outbox,
-        sc.links.inbox_capacity as usize,
-        &mut tally,
-    );
+    add_margins(&mut world.merchants.window_margin, &outs);
+    world.inbox = merge_inbox(outs, outbox, sc.links.inbox_capacity as usize, &mut tally);
 
     let t_fin = std::time::Instant::now();
     world.timing.combine += (t_fin - t_comb).as_secs_f64();
@@ -400,7 +391,8 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 delta: StockDelta::new(),
                 sales: Vec::new(),
             };
-            let mut li = inbox.partition_point(|l| (l.recipient as usize) < lo);
+            let inbox: &[Link] = inbox.get(ci).map_or(&[], |v| v);
+            let mut li = 0;
             let mut cands: Vec<Cand> = Vec::with_capacity(64);
             let mut weights: Vec<f64> = Vec::with_capacity(64);
             let mut theta_cache = [0f64; 64];
@@ -442,6 +434,34 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             };
             prepare(&mut ahead, 0);
             let mut next_shopper = 0;
+            // Reviewers likewise: a reviewer reads every friend's holdings, scattered over
+            // memory. Their rows and holdings are brought in over the three reviewers before,
+            // one level of indirection each (row start, neighbour list, holdings).
+            let reviewers: Vec<u32> = (0..n as u32)
+                .filter(|&k| unit(prm.revision_key.key((lo + k as usize) as u64)) < prm.rho)
+                .collect();
+            let stage = |j: usize, level: u8| {
+                let Some(&k) = reviewers.get(j) else { return };
+                let i = (lo + k as usize) as u32;
+                match level {
+                    3 => prefetch(&graph.offsets[i as usize]),
+                    2 => {
+                        for line in graph.friends(i).chunks(16) {
+                            prefetch(&line[0]);
+                        }
+                    }
+                    _ => {
+                        for &f in graph.friends(i) {
+                            prefetch(&wallets[f as usize]);
+                            prefetch(&apps[f as usize]);
+                        }
+                    }
+                }
+            };
+            for (j, level) in [(0, 3), (1, 3), (2, 3), (0, 2), (1, 2), (0, 1)] {
+                stage(j, level);
+            }
+            let mut next_reviewer = 0;
             for k in 0..n {
                 let i = (lo + k) as u32;
                 let start = li;
@@ -455,8 +475,14 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     next_shopper += 1;
                     prepare(&mut ahead, next_shopper);
                 }
-                let revision_key = prm.revision_key.key(i as u64);
-                let reviews = unit(revision_key) < prm.rho;
+                let reviews = reviewers.get(next_reviewer) == Some(&(k as u32));
+                if reviews {
+                    let j = next_reviewer;
+                    stage(j + 3, 3);
+                    stage(j + 2, 2);
+                    stage(j + 1, 1);
+                    next_reviewer += 1;
+                }
                 if !shops {
                     keep_links(links, prm, &mut out);
                     if !reviews {
@@ -493,7 +519,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     cs.trip(&mut now, links);
                 }
                 if reviews {
-                    cs.revise(Stream::from_key(revision_key));
+                    cs.revise(Stream::from_key(prm.revision_key.key(i as u64)));
                 }
                 let (nh, nu) = (cs.new_held, cs.new_used);
                 w_next[k] = nh;
@@ -963,19 +989,64 @@ fn keep_links(links: &[Link], prm: &Params, out: &mut ChunkOut) {
     }
 }
 
-/// Builds the next inbox: links kept from before come first, then new links by (sender,
-/// sequence), up to the capacity; the rest overflow (§2.6).
+/// Adds the realised margins of the step's sales to the merchants' window. The merchant
+/// range is split between the threads, each scanning every sale for its own part: random
+/// writes in parallel without atomics. Integer sums, so the split cannot change the result.
+fn add_margins(margins: &mut [i64], outs: &[ChunkOut]) {
+    let parts = rayon::current_num_threads().max(1);
+    let len = margins.len().div_ceil(parts).max(1);
+    margins
+        .par_chunks_mut(len)
+        .enumerate()
+        .for_each(|(pi, part)| {
+            let lo = pi * len;
+            for o in outs {
+                for &(k, margin) in &o.sales {
+                    if let Some(x) = (k as usize).checked_sub(lo).and_then(|j| part.get_mut(j)) {
+                        *x += margin;
+                    }
+                }
+            }
+        });
+}
+
+/// Builds the next inbox, one list per chunk of consumers (merged in parallel): links kept
+/// from before come first, then new links by (sender, sequence), up to the capacity; the
+/// rest overflow (§2.6).
 fn merge_inbox(
-    retained: Vec<Link>,
+    outs: Vec<ChunkOut>,
     mut fresh: Vec<Link>,
     cap: usize,
     tally: &mut Tally,
-) -> Vec<Link> {
+) -> Vec<Vec<Link>> {
     // Stable: within a recipient the order stays (sender, seq), the order they were sent in.
     fresh.par_sort_by_key(|l| l.recipient);
     tally.recipients += fresh.len() as u64;
-    let mut out =
-        Vec::with_capacity(retained.len() + fresh.len().min(retained.len() + fresh.len()));
+    let merged: Vec<(Vec<Link>, [u64; 3])> = outs
+        .into_par_iter()
+        .enumerate()
+        .map(|(ci, o)| {
+            let lo = fresh.partition_point(|l| (l.recipient as usize) < ci * CHUNK);
+            let hi = fresh.partition_point(|l| (l.recipient as usize) < (ci + 1) * CHUNK);
+            merge_chunk(&o.retained, &fresh[lo..hi], cap)
+        })
+        .collect();
+    merged
+        .into_iter()
+        .map(|(links, [open, blocked, overflow])| {
+            tally.delivered_open += open;
+            tally.delivered_blocked += blocked;
+            tally.overflow += overflow;
+            links
+        })
+        .collect()
+}
+
+/// Merges one chunk's kept links with its new ones (both sorted by recipient); returns the
+/// inbox and the counts delivered open, delivered blocked and overflowing.
+fn merge_chunk(retained: &[Link], fresh: &[Link], cap: usize) -> (Vec<Link>, [u64; 3]) {
+    let mut counts = [0u64; 3];
+    let mut out = Vec::with_capacity(retained.len() + fresh.len());
     let (mut a, mut b) = (0, 0);
     while a < retained.len() || b < fresh.len() {
         let ra = retained.get(a).map_or(u32::MAX, |l| l.recipient);
@@ -991,18 +1062,14 @@ fn merge_inbox(
             if n < cap {
                 out.push(fresh[b]);
                 n += 1;
-                if fresh[b].blocked {
-                    tally.delivered_blocked += 1;
-                } else {
-                    tally.delivered_open += 1;
-                }
+                counts[fresh[b].blocked as usize] += 1;
             } else {
-                tally.overflow += 1;
+                counts[2] += 1;
             }
             b += 1;
         }
     }
-    out
+    (out, counts)
 }
 
 /// Whether exclusivity allows a listing set (re-exported for merchants).
@@ -1142,14 +1209,8 @@ mod tests {
             l(1, 5, 0, false),
             l(2, 5, 1, false),
         ];
-        let mut t = Tally::new(1, 1, 1);
-        let out = merge_inbox(retained, fresh, 3, &mut t);
-        assert_eq!(t.recipients, 5);
-        assert_eq!(t.overflow, 2);
-        assert_eq!(
-            t.delivered_open + t.delivered_blocked + t.overflow,
-            t.recipients
-        );
+        let (out, [open, blocked, overflow]) = merge_chunk(&retained, &fresh, 3);
+        assert_eq!((open, blocked, overflow), (2, 1, 2));
         let r1: Vec<(u32, u8)> = out
             .iter()
             .filter(|x| x.recipient == 1)
