@@ -53,7 +53,9 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
         + 2 * 2
         + 1
         + 8 * 2
-        + (nw + nc) * 2;
+        + (nw + nc) * 2
+        // taste shocks
+        + nc * 2;
     let d = match &sc.graph {
         GraphSpec::Communities { mean_degree, .. } => *mean_degree,
         GraphSpec::SmallWorld { mean_degree, .. } => *mean_degree as f64,

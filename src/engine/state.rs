@@ -3,8 +3,8 @@
 //! Per consumer: home (u8), social home (u8), price sensitivity (f32), shopping probability
 //! (f32, only when drawn from a Beta), wallets held (u16 bitset, double-buffered), primary
 //! wallet (u8), apps used (u64 bitset over platforms, double-buffered), and the last step each
-//! held wallet and app was used (u16 each). Tastes θ are not stored: they are re-derived from
-//! their random stream when needed (see `model::taste`).
+//! held wallet and app was used (u16 each), and the taste shock Z of each commerce platform
+//! (i16 fixed point, see `TASTE_SCALE`).
 //!
 //! The double buffers make the step synchronous: decisions read `wallets`/`apps` (the state
 //! at the start of the step) and write `wallets_next`/`apps_next`, swapped at the end.
@@ -120,7 +120,15 @@ pub struct Consumers {
     pub wallet_last: Vec<u16>,
     /// Last step each commerce app was used or joined, `n × commerce platforms`.
     pub app_last: Vec<u16>,
+    /// Taste shock Z_ip (standard normal) per commerce platform, `n × commerce platforms`, in
+    /// units of 1 / `TASTE_SCALE`. Set after relabelling, keyed by the final consumer id.
+    pub taste_z: Vec<i16>,
 }
+
+/// Fixed-point scale of stored taste shocks: Z is kept to 1/2048 (an error below 2.5e-4
+/// standard deviations, invisible next to the Gumbel noise of every choice) in 2 bytes
+/// instead of being re-derived from its stream on every trip.
+pub const TASTE_SCALE: f64 = 2048.0;
 
 impl Consumers {
     /// Number of consumers.
@@ -164,7 +172,7 @@ impl Consumers {
             + (self.wallets.len() + self.wallets_next.len()) * 2
             + self.primary.len()
             + (self.apps.len() + self.apps_next.len()) * 8
-            + (self.wallet_last.len() + self.app_last.len()) * 2
+            + (self.wallet_last.len() + self.app_last.len() + self.taste_z.len()) * 2
     }
 }
 

@@ -2,8 +2,8 @@
 
 use crate::engine::graph::{self, Graph};
 use crate::engine::policy::{fen, Policy};
-use crate::engine::rng::{Purpose, Stream};
-use crate::engine::state::{ConsumerStocks, Consumers, Merchants, Tables, World};
+use crate::engine::rng::{inverse_normal, KeyBase, Purpose, Stream};
+use crate::engine::state::{ConsumerStocks, Consumers, Merchants, Tables, World, TASTE_SCALE};
 use crate::scenario::{GraphSpec, Scenario};
 use rand_distr::{Beta, Distribution};
 use rayon::prelude::*;
@@ -40,6 +40,7 @@ pub fn build_world(sc: Arc<Scenario>, seed: u64) -> Result<World, String> {
         let order = graph::community_order(&consumers.home, *homophily, &shares, seed);
         consumers.permute(&order);
     }
+    consumers.taste_z = taste_shocks(consumers.len(), &tables.commerce, seed);
     let graph = build_graph(&sc, &consumers.home, seed)?;
     let policy = Policy::new(&sc);
     let stocks = ConsumerStocks::count(&consumers, sc.wallets.len(), sc.platforms.len());
@@ -56,6 +57,34 @@ pub fn build_world(sc: Arc<Scenario>, seed: u64) -> Result<World, String> {
         step: 0,
         timing: Default::default(),
     })
+}
+
+/// The taste shocks Z_ip ~ N(0, 1) of every consumer and commerce platform, from the
+/// (seed, taste, p, i) streams, in the fixed point of `TASTE_SCALE`.
+pub fn taste_shocks(n: usize, commerce: &[usize], seed: u64) -> Vec<i16> {
+    let nc = commerce.len();
+    let mut z = vec![0i16; n * nc];
+    if nc == 0 {
+        return z;
+    }
+    let keys: Vec<_> = commerce
+        .iter()
+        .map(|&p| KeyBase::new(seed, Purpose::Taste).at(p as u64))
+        .collect();
+    z.par_chunks_mut(nc * 4096)
+        .enumerate()
+        .for_each(|(c, rows)| {
+            for (k, row) in rows.chunks_mut(nc).enumerate() {
+                let i = (c * 4096 + k) as u64;
+                for (x, key) in row.iter_mut().zip(&keys) {
+                    let u = ((key.key(i) >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
+                    *x = (inverse_normal(u) * TASTE_SCALE)
+                        .round()
+                        .clamp(-32767.0, 32767.0) as i16;
+                }
+            }
+        });
+    z
 }
 
 /// Builds the social graph of a scenario over consumers whose homes are `home` (for
@@ -181,6 +210,7 @@ fn init_consumers(sc: &Scenario, tb: &Tables, seed: u64) -> Consumers {
         apps_next: vec![0; n],
         wallet_last: vec![0; n * nw],
         app_last: vec![0; n * nc],
+        taste_z: Vec::new(),
     }
 }
 
@@ -239,4 +269,39 @@ fn init_merchants(sc: &Scenario, tb: &Tables, seed: u64) -> Merchants {
     };
     ms.rebuild_index(&tb.commerce);
     ms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stored shocks are the keyed standard normals to within the fixed-point step, and
+    /// their moments are those of N(0, 1) (4 standard errors).
+    #[test]
+    fn taste_shocks_are_keyed_standard_normals() {
+        let commerce = [0usize, 3, 5];
+        let n = 100_000;
+        let z = taste_shocks(n, &commerce, 42);
+        assert_eq!(z.len(), n * commerce.len());
+        for (i, row) in z.chunks(commerce.len()).enumerate().step_by(997) {
+            for (&zq, &p) in row.iter().zip(&commerce) {
+                let key = KeyBase::new(42, Purpose::Taste).at(p as u64).key(i as u64);
+                let exact = inverse_normal(((key >> 11) as f64 + 0.5) / (1u64 << 53) as f64);
+                assert!((zq as f64 / TASTE_SCALE - exact).abs() <= 0.5 / TASTE_SCALE + 1e-12);
+            }
+        }
+        let m = z.len() as f64;
+        let mean = z.iter().map(|&x| x as f64 / TASTE_SCALE).sum::<f64>() / m;
+        let var = z
+            .iter()
+            .map(|&x| (x as f64 / TASTE_SCALE - mean).powi(2))
+            .sum::<f64>()
+            / m;
+        assert!(mean.abs() < 4.0 / m.sqrt(), "mean {mean}");
+        assert!((var - 1.0).abs() < 4.0 * (2.0 / m).sqrt(), "variance {var}");
+        assert_ne!(
+            taste_shocks(10, &commerce, 43),
+            taste_shocks(10, &commerce, 42)
+        );
+    }
 }

@@ -9,37 +9,21 @@
 use super::init::{breaks_exclusivity, NO_WALLET};
 use super::tally::Tally;
 use crate::engine::policy::Policy;
-use crate::engine::rng::{
-    exp_in_place, inverse_normal, logistic, unit, KeyBase, Purpose, StepKey, Stream,
-};
-use crate::engine::state::{Card, ConsumerStocks, Link, Merchants, Tables, World};
+use crate::engine::rng::{exp_in_place, logistic, unit, KeyBase, Purpose, StepKey, Stream};
+use crate::engine::state::{Card, ConsumerStocks, Link, Merchants, Tables, World, TASTE_SCALE};
 use rayon::prelude::*;
 
 /// Consumers per parallel work unit. Fixed, so float sums are reduced in the same order for
 /// any number of threads.
 pub const CHUNK: usize = 2048;
 
-/// The static taste θ_ip = a_p + loyalty·1[owner(p) = h_i] + σ_θ·Z_ip. Z is re-derived from
-/// the (seed, taste, p, i) key on each use rather than stored (`key` =
-/// `KeyBase::new(seed, Purpose::Taste).at(p)`): a few nanoseconds per candidate platform,
-/// against 4 bytes per consumer and platform.
+/// The static taste θ_ip = a_p + loyalty·1[owner(p) = h_i] + σ_θ·Z_ip, from the stored shock
+/// Z (`Consumers::taste_z`).
 #[inline]
-pub fn taste(
-    key: StepKey,
-    i: u32,
-    home: u8,
-    owner: u8,
-    appeal: f64,
-    loyalty: f64,
-    sigma: f64,
-) -> f64 {
-    let mut th = appeal;
+pub fn taste(z: i16, home: u8, owner: u8, appeal: f64, loyalty: f64, sigma: f64) -> f64 {
+    let mut th = appeal + sigma * (z as f64 / TASTE_SCALE);
     if owner == home {
         th += loyalty;
-    }
-    if sigma != 0.0 {
-        let h = key.key(i as u64);
-        th += sigma * inverse_normal(((h >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64));
     }
     th
 }
@@ -218,8 +202,6 @@ struct Params {
     trip_key: StepKey,
     revision_key: StepKey,
     share_key: StepKey,
-    /// Taste key prefix per platform.
-    taste_keys: [StepKey; 64],
     t: u32,
     nw: usize,
     nc: usize,
@@ -275,7 +257,6 @@ pub fn step(world: &mut World) -> Tally {
         trip_key: KeyBase::new(world.seed, Purpose::Trip).at(t as u64),
         revision_key: KeyBase::new(world.seed, Purpose::ConsumerRevision).at(t as u64),
         share_key: KeyBase::new(world.seed, Purpose::Share).at(t as u64),
-        taste_keys: std::array::from_fn(|p| KeyBase::new(world.seed, Purpose::Taste).at(p as u64)),
         t,
         nw,
         nc,
@@ -367,6 +348,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
     let shop = &consumers.shop;
     let wallets = &consumers.wallets;
     let apps = &consumers.apps;
+    let taste_z = &consumers.taste_z;
     let (nw, nc) = (prm.nw, prm.nc);
     let merchants = &*merchants;
     let graph = &*graph;
@@ -508,6 +490,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     primary: &mut prim[k],
                     w_last: &mut w_last[k * nw..(k + 1) * nw],
                     a_last: &mut a_last[k * nc..(k + 1) * nc],
+                    z: &taste_z[i as usize * nc..(i as usize + 1) * nc],
                     new_held: wallets[i as usize],
                     new_used: apps[i as usize],
                     out: &mut out,
@@ -613,6 +596,8 @@ struct ConsumerStep<'a> {
     primary_start: u8,
     w_last: &'a mut [u16],
     a_last: &'a mut [u16],
+    /// The consumer's taste shocks, by commerce index.
+    z: &'a [i16],
     new_held: u16,
     new_used: u64,
     out: &'a mut ChunkOut,
@@ -624,8 +609,7 @@ struct ConsumerStep<'a> {
 impl ConsumerStep<'_> {
     fn theta(&self, p: usize) -> f64 {
         taste(
-            self.prm.taste_keys[p],
-            self.i,
+            self.z[self.tables.commerce_idx[p] as usize],
             self.home,
             self.tables.owner[p],
             self.tables.appeal[p],
@@ -935,8 +919,7 @@ impl ConsumerStep<'_> {
             }
             let y = app_friends[p] as f64 / deg;
             let th = taste(
-                prm.taste_keys[p],
-                self.i,
+                self.z[ci],
                 self.home,
                 tb.owner[p],
                 tb.appeal[p],
