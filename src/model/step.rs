@@ -21,7 +21,7 @@ pub const CHUNK: usize = 2048;
 /// Z (`Consumers::taste_z`).
 #[inline]
 pub fn taste(z: i16, home: u8, owner: u8, appeal: f64, loyalty: f64, sigma: f64) -> f64 {
-    let mut th = appeal + sigma * (z as f64 / TASTE_SCALE);
+    let mut th = appeal + sigma * (z as f64 * (1.0 / TASTE_SCALE));
     if owner == home {
         th += loyalty;
     }
@@ -402,7 +402,9 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 picks: Vec::with_capacity(64),
             };
             let (mut now, mut ahead) = (search(), search());
-            let prepare = |x: &mut Search, j: usize| {
+            // Cursor into the inbox for the shopper being prepared.
+            let mut ahead_link = 0;
+            let mut prepare = |x: &mut Search, j: usize| {
                 if let Some(&k) = shoppers.get(j) {
                     let i = lo + k as usize;
                     x.prepare(
@@ -412,6 +414,19 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                         merchants,
                         tables,
                     );
+                    // Her tastes, and the merchants her links name, are scattered too.
+                    if let Some(z) = taste_z.get(i * nc) {
+                        prefetch(z);
+                    }
+                    while ahead_link < inbox.len() && (inbox[ahead_link].recipient as usize) < i {
+                        ahead_link += 1;
+                    }
+                    for l in inbox[ahead_link..]
+                        .iter()
+                        .take_while(|l| l.recipient as usize == i)
+                    {
+                        prefetch(&merchants.listed[l.merchant as usize]);
+                    }
                 }
             };
             prepare(&mut ahead, 0);
