@@ -377,7 +377,6 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             let mut li = 0;
             let mut cands: Vec<Cand> = Vec::with_capacity(64);
             let mut weights: Vec<f64> = Vec::with_capacity(64);
-            let mut theta_cache = [0f64; 64];
             let n = w_next.len();
             // Most consumers neither shop nor review in a step: their holdings carry over.
             w_next.copy_from_slice(&wallets[lo..lo + n]);
@@ -511,7 +510,6 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     out: &mut out,
                     cands: &mut cands,
                     weights: &mut weights,
-                    theta_cache: &mut theta_cache,
                 };
                 if shops {
                     cs.trip(&mut now, links);
@@ -557,6 +555,37 @@ impl Search {
             }
         });
     }
+}
+
+/// The `r`-th search candidate of a trip (draws are `k` per app, in `for_each_listing` order).
+fn search_winner(
+    r: usize,
+    search: &Search,
+    used: u64,
+    ms: &Merchants,
+    tb: &Tables,
+    k: usize,
+) -> Cand {
+    let mut found = None;
+    let mut skip = r / k.max(1);
+    for_each_listing(used, ms, tb, |p, list| {
+        if found.is_none() {
+            if skip == 0 {
+                let card = list[search.picks[r] as usize];
+                found = Some(Cand {
+                    merchant: card.merchant,
+                    quality: card.quality,
+                    price: card.price,
+                    cost: card.cost,
+                    platform: p,
+                    social: u8::MAX,
+                    bonus: 0.0,
+                });
+            }
+            skip = skip.wrapping_sub(1);
+        }
+    });
+    found.expect("a search candidate's app is among the apps it was drawn from")
 }
 
 /// Calls `f` with each commerce app in `used` that has listings and its listing, in platform
@@ -618,21 +647,9 @@ struct ConsumerStep<'a> {
     out: &'a mut ChunkOut,
     cands: &'a mut Vec<Cand>,
     weights: &'a mut Vec<f64>,
-    theta_cache: &'a mut [f64; 64],
 }
 
 impl ConsumerStep<'_> {
-    fn theta(&self, p: usize) -> f64 {
-        taste(
-            self.z[self.tables.commerce_idx[p] as usize],
-            self.home,
-            self.tables.owner[p],
-            self.tables.appeal[p],
-            self.prm.loyalty,
-            self.prm.sigma_theta,
-        )
-    }
-
     #[inline(never)]
     fn trip(&mut self, search: &mut Search, links: &[Link]) {
         let prm = self.prm;
@@ -669,22 +686,6 @@ impl ConsumerStep<'_> {
                 tl.lost += 1;
             }
         }
-        let mut picks = search.picks.iter();
-        let cands = &mut *self.cands;
-        for_each_listing(self.used, self.merchants, self.tables, |p, list| {
-            for &j in picks.by_ref().take(prm.k_search as usize) {
-                let card = list[j as usize];
-                cands.push(Cand {
-                    merchant: card.merchant,
-                    quality: card.quality,
-                    price: card.price,
-                    cost: card.cost,
-                    platform: p,
-                    social: u8::MAX,
-                    bonus: 0.0,
-                });
-            }
-        });
         // Choice. Utilities are V_k + ε_k with ε iid standard Gumbel and the consumer takes the
         // maximum. Instead of drawing one Gumbel per candidate we sample the same joint law
         // directly: the winner is k with probability exp(V_k)/S (S = Σ exp(V), outside option
@@ -693,34 +694,62 @@ impl ConsumerStep<'_> {
         // around u₀ truncated below M: U₀ = u₀ − ln(E₂ + e^{u₀}·E₁/S) by inverting its CDF
         // (E₁, E₂ standard exponentials). The surplus over the outside option then simplifies
         // to M − U₀ = ln(S·E₂/E₁ + e^{u₀}) − u₀: three draws and one logarithm per trip.
-        // Tastes of the platforms seen in this trip; `have` marks the valid entries so the
-        // buffer (reused across consumers) needs no clearing.
-        let mut have = 0u64;
+        // Candidates are the links (in `cands`) followed by the search draws, whose weights are
+        // computed straight from their cards; only the winner becomes a `Cand`.
+        let (home, z, tb) = (self.home, self.z, self.tables);
+        let theta = |p: usize| {
+            taste(
+                z[tb.commerce_idx[p] as usize],
+                home,
+                tb.owner[p],
+                tb.appeal[p],
+                prm.loyalty,
+                prm.sigma_theta,
+            )
+        };
         let e_out = prm.e_out;
-        self.weights.clear();
-        for k in 0..self.cands.len() {
-            let c = self.cands[k];
+        let weights = &mut *self.weights;
+        weights.clear();
+        for c in self.cands.iter() {
             let p = c.platform as usize;
-            if have & (1 << p) == 0 {
-                self.theta_cache[p] = self.theta(p);
-                have |= 1 << p;
-            }
             let price = c.price as f64 / 100.0;
-            let mut v = c.quality as f64 + self.theta_cache[p] + c.bonus - self.alpha * price;
+            let mut v = c.quality as f64 + theta(p) + c.bonus - self.alpha * price;
             if self.used & (1 << p) == 0 {
                 v -= self.policy.join_cost[p];
             }
-            self.weights.push(v);
+            weights.push(v);
         }
-        exp_in_place(self.weights);
+        // Search candidates are on apps the consumer uses: no join cost, no bonus.
+        let k_search = prm.k_search as usize;
+        let alpha = self.alpha;
+        let mut picks = search.picks.iter();
+        for_each_listing(self.used, self.merchants, tb, |p, list| {
+            let th = theta(p as usize);
+            for &j in picks.by_ref().take(k_search) {
+                let card = list[j as usize];
+                let price = card.price as f64 / 100.0;
+                weights.push(card.quality as f64 + th - alpha * price);
+            }
+        });
+        exp_in_place(weights);
         let mut total = e_out;
-        for w in self.weights.iter_mut() {
+        for w in weights.iter_mut() {
             total += *w;
             *w = total;
         }
-        match choose(self.weights, e_out, prm.u0, s) {
+        match choose(weights, e_out, prm.u0, s) {
             Some((pick, gain)) => {
-                let c = self.cands[pick];
+                let c = match self.cands.get(pick) {
+                    Some(&c) => c,
+                    None => search_winner(
+                        pick - self.cands.len(),
+                        search,
+                        self.used,
+                        self.merchants,
+                        tb,
+                        k_search,
+                    ),
+                };
                 self.checkout(c, gain);
             }
             None => self.out.tally.outside += 1,
