@@ -399,6 +399,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             let search = || Search {
                 stream: Stream::from_key(0),
                 picks: Vec::with_capacity(64),
+                platforms: Vec::with_capacity(64),
             };
             let (mut now, mut ahead) = (search(), search());
             // Cursor into the inbox for the shopper being prepared.
@@ -538,6 +539,8 @@ struct Search {
     stream: Stream,
     /// Index into the listing of each draw, app by app in platform order.
     picks: Vec<u32>,
+    /// The platform of each draw.
+    platforms: Vec<u8>,
 }
 
 impl Search {
@@ -547,45 +550,31 @@ impl Search {
     fn prepare(&mut self, key: u64, used: u64, k_search: u32, ms: &Merchants, tb: &Tables) {
         self.stream = Stream::from_key(key);
         self.picks.clear();
-        for_each_listing(used, ms, tb, |_, list| {
+        self.platforms.clear();
+        for_each_listing(used, ms, tb, |p, list| {
             for _ in 0..k_search {
                 let j = self.stream.below(list.len() as u32);
                 prefetch(&list[j as usize]);
                 self.picks.push(j);
+                self.platforms.push(p);
             }
         });
     }
-}
 
-/// The `r`-th search candidate of a trip (draws are `k` per app, in `for_each_listing` order).
-fn search_winner(
-    r: usize,
-    search: &Search,
-    used: u64,
-    ms: &Merchants,
-    tb: &Tables,
-    k: usize,
-) -> Cand {
-    let mut found = None;
-    let mut skip = r / k.max(1);
-    for_each_listing(used, ms, tb, |p, list| {
-        if found.is_none() {
-            if skip == 0 {
-                let card = list[search.picks[r] as usize];
-                found = Some(Cand {
-                    merchant: card.merchant,
-                    quality: card.quality,
-                    price: card.price,
-                    cost: card.cost,
-                    platform: p,
-                    social: u8::MAX,
-                    bonus: 0.0,
-                });
-            }
-            skip = skip.wrapping_sub(1);
+    /// The `r`-th search draw as a candidate.
+    fn candidate(&self, r: usize, ms: &Merchants, tb: &Tables) -> Cand {
+        let p = self.platforms[r];
+        let card = ms.on_platform[tb.commerce_idx[p as usize] as usize][self.picks[r] as usize];
+        Cand {
+            merchant: card.merchant,
+            quality: card.quality,
+            price: card.price,
+            cost: card.cost,
+            platform: p,
+            social: u8::MAX,
+            bonus: 0.0,
         }
-    });
-    found.expect("a search candidate's app is among the apps it was drawn from")
+    }
 }
 
 /// Calls `f` with each commerce app in `used` that has listings and its listing, in platform
@@ -741,14 +730,7 @@ impl ConsumerStep<'_> {
             Some((pick, gain)) => {
                 let c = match self.cands.get(pick) {
                     Some(&c) => c,
-                    None => search_winner(
-                        pick - self.cands.len(),
-                        search,
-                        self.used,
-                        self.merchants,
-                        tb,
-                        k_search,
-                    ),
+                    None => search.candidate(pick - self.cands.len(), self.merchants, tb),
                 };
                 self.checkout(c, gain);
             }
