@@ -384,16 +384,16 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             // The Bernoulli draws that decide whether a consumer shops come straight from the
             // key hash; full streams are seeded only for those who do. Shoppers are found
             // first so that each one's search can be prepared while the previous trip runs.
-            let trip_keys: Vec<u64> = (lo..lo + n).map(|i| prm.trip_key.key(i as u64)).collect();
-            let shoppers: Vec<u32> = (0..n as u32)
-                .filter(|&k| {
-                    let i = lo + k as usize;
+            // (position in the chunk, stream key) of each shopper and reviewer.
+            let shoppers: Vec<(u32, u64)> = (0..n as u32)
+                .map(|k| (k, prm.trip_key.key((lo + k as usize) as u64)))
+                .filter(|&(k, key)| {
                     let p = if shop.is_empty() {
                         prm.shop_prob
                     } else {
-                        shop[i] as f64
+                        shop[lo + k as usize] as f64
                     };
-                    unit(trip_keys[k as usize]) < p
+                    unit(key) < p
                 })
                 .collect();
             let search = || Search {
@@ -405,15 +405,9 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             // Cursor into the inbox for the shopper being prepared.
             let mut ahead_link = 0;
             let mut prepare = |x: &mut Search, j: usize| {
-                if let Some(&k) = shoppers.get(j) {
+                if let Some(&(k, key)) = shoppers.get(j) {
                     let i = lo + k as usize;
-                    x.prepare(
-                        trip_keys[k as usize],
-                        apps[i],
-                        prm.k_search,
-                        merchants,
-                        tables,
-                    );
+                    x.prepare(key, apps[i], prm.k_search, merchants, tables);
                     // Her tastes, and the merchants her links name, are scattered too.
                     if let Some(z) = taste_z.get(i * nc) {
                         prefetch(z);
@@ -434,11 +428,14 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             // Reviewers likewise: a reviewer reads every friend's holdings, scattered over
             // memory. Their rows and holdings are brought in over the three reviewers before,
             // one level of indirection each (row start, neighbour list, holdings).
-            let reviewers: Vec<u32> = (0..n as u32)
-                .filter(|&k| unit(prm.revision_key.key((lo + k as usize) as u64)) < prm.rho)
+            let reviewers: Vec<(u32, u64)> = (0..n as u32)
+                .map(|k| (k, prm.revision_key.key((lo + k as usize) as u64)))
+                .filter(|&(_, key)| unit(key) < prm.rho)
                 .collect();
             let stage = |j: usize, level: u8| {
-                let Some(&k) = reviewers.get(j) else { return };
+                let Some(&(k, _)) = reviewers.get(j) else {
+                    return;
+                };
                 let i = (lo + k as usize) as u32;
                 match level {
                     3 => prefetch(&graph.offsets[i as usize]),
@@ -466,13 +463,17 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     li += 1;
                 }
                 let links = &inbox[start..li];
-                let shops = shoppers.get(next_shopper) == Some(&(k as u32));
+                let shops = shoppers.get(next_shopper).map(|x| x.0) == Some(k as u32);
                 if shops {
                     std::mem::swap(&mut now, &mut ahead);
                     next_shopper += 1;
                     prepare(&mut ahead, next_shopper);
                 }
-                let reviews = reviewers.get(next_reviewer) == Some(&(k as u32));
+                let review_key = reviewers
+                    .get(next_reviewer)
+                    .filter(|x| x.0 == k as u32)
+                    .map(|x| x.1);
+                let reviews = review_key.is_some();
                 if reviews {
                     let j = next_reviewer;
                     stage(j + 3, 3);
@@ -515,8 +516,8 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 if shops {
                     cs.trip(&mut now, links);
                 }
-                if reviews {
-                    cs.revise(Stream::from_key(prm.revision_key.key(i as u64)));
+                if let Some(key) = review_key {
+                    cs.revise(Stream::from_key(key));
                 }
                 let (nh, nu) = (cs.new_held, cs.new_used);
                 w_next[k] = nh;
@@ -639,6 +640,8 @@ struct ConsumerStep<'a> {
 }
 
 impl ConsumerStep<'_> {
+    // Trip, checkout, sharing and revision stay out of line: each runs for a minority of
+    // consumers, keeping the per-consumer loop small, and profiles then name each rule.
     #[inline(never)]
     fn trip(&mut self, search: &mut Search, links: &[Link]) {
         let prm = self.prm;
