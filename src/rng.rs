@@ -158,11 +158,52 @@ pub fn inverse_normal(p: f64) -> f64 {
 }
 
 /// e^x for every element, in place. Branch-free (Cody–Waite reduction to |r| ≤ ln 2 / 2, a
-/// degree-11 Taylor polynomial, the power of two built from bits) so that the loop
-/// vectorises; relative error below 1e-14 for x in [−708, 709], arguments outside are
-/// clamped. Deterministic: plain IEEE operations, no fused multiply-add.
+/// degree-11 Taylor polynomial by Estrin's scheme, the power of two built from bits) so that
+/// it vectorises;
+/// relative error below 1e-14 for x in [−708, 709], arguments outside are clamped.
+/// Deterministic: plain IEEE operations, no fused multiply-add, so the AVX2 version chosen at
+/// run time where the CPU has it gives the same bits as the baseline one. (AVX-512 was
+/// measured slower here: the wider registers lower the clock for the whole trip.)
 #[inline]
 pub fn exp_in_place(xs: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has the feature.
+            return unsafe { exp_avx2(xs) };
+        }
+    }
+    exp_blocks(xs)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn exp_avx2(xs: &mut [f64]) {
+    exp_blocks(xs)
+}
+
+/// Blocks of eight lanes (two AVX2 registers), the tail padded into a block: no scalar
+/// remainder loop for the short slices of a trip.
+#[inline(always)]
+fn exp_blocks(xs: &mut [f64]) {
+    let mut blocks = xs.chunks_exact_mut(8);
+    for b in blocks.by_ref() {
+        let mut a = [0.0; 8];
+        a.copy_from_slice(b);
+        exp8(&mut a);
+        b.copy_from_slice(&a);
+    }
+    let tail = blocks.into_remainder();
+    if !tail.is_empty() {
+        let mut a = [0.0; 8];
+        a[..tail.len()].copy_from_slice(tail);
+        exp8(&mut a);
+        tail.copy_from_slice(&a[..tail.len()]);
+    }
+}
+
+#[inline(always)]
+fn exp8(xs: &mut [f64; 8]) {
     const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5·2^52: adding it rounds to an integer
     const LN2_HI: f64 = 0.693_147_180_369_123_8;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
@@ -185,10 +226,15 @@ pub fn exp_in_place(xs: &mut [f64]) {
         let t = v * std::f64::consts::LOG2_E + SHIFT;
         let n = t - SHIFT;
         let r = v - n * LN2_HI - n * LN2_LO;
-        let mut p = C[11];
-        for c in C[..11].iter().rev() {
-            p = p * r + c;
-        }
+        // Estrin's scheme: the same polynomial as Horner's rule, but four dependent
+        // multiply-adds deep instead of eleven, so the lanes are not waiting on latency.
+        let r2 = r * r;
+        let r4 = r2 * r2;
+        let a = |k: usize| C[k] + C[k + 1] * r;
+        let b0 = a(0) + a(2) * r2;
+        let b1 = a(4) + a(6) * r2;
+        let b2 = a(8) + a(10) * r2;
+        let p = b0 + (b1 + b2 * r4) * r4;
         // t's mantissa holds 2^51 + n; the difference of bit patterns is n itself.
         let k = t.to_bits().wrapping_sub(SHIFT.to_bits());
         *x = p * f64::from_bits(k.wrapping_add(1023) << 52);
@@ -322,6 +368,18 @@ mod tests {
         let mut edge = [-1e6, 1e6];
         exp_in_place(&mut edge);
         assert!(edge[0] > 0.0 && edge[0] < 1e-300 && edge[1].is_finite());
+    }
+
+    #[test]
+    fn wide_exp_gives_the_baseline_bits() {
+        let xs: Vec<f64> = (0..1_003).map(|k| -40.0 + k as f64 * 0.0791).collect();
+        let mut wide = xs.clone();
+        exp_in_place(&mut wide);
+        for (x, w) in xs.iter().zip(&wide) {
+            let mut one = [*x];
+            exp_blocks(&mut one);
+            assert_eq!(one[0].to_bits(), w.to_bits(), "e^{x}");
+        }
     }
 
     #[test]

@@ -385,17 +385,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             // key hash; full streams are seeded only for those who do. Shoppers are found
             // first so that each one's search can be prepared while the previous trip runs.
             // (position in the chunk, stream key) of each shopper and reviewer.
-            let shoppers: Vec<(u32, u64)> = (0..n as u32)
-                .map(|k| (k, prm.trip_key.key((lo + k as usize) as u64)))
-                .filter(|&(k, key)| {
-                    let p = if shop.is_empty() {
-                        prm.shop_prob
-                    } else {
-                        shop[lo + k as usize] as f64
-                    };
-                    unit(key) < p
-                })
-                .collect();
+            let (shoppers, reviewers) = select(prm, lo, n, shop);
             let search = || Search {
                 stream: Stream::from_key(0),
                 picks: Vec::with_capacity(64),
@@ -419,7 +409,11 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                         .iter()
                         .take_while(|l| l.recipient as usize == i)
                     {
-                        prefetch(&merchants.listed[l.merchant as usize]);
+                        let m = l.merchant as usize;
+                        prefetch(&merchants.listed[m]);
+                        prefetch(&merchants.quality[m]);
+                        prefetch(&merchants.price[m]);
+                        prefetch(&merchants.cost[m]);
                     }
                 }
             };
@@ -428,10 +422,6 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             // Reviewers likewise: a reviewer reads every friend's holdings, scattered over
             // memory. Their rows and holdings are brought in over the three reviewers before,
             // one level of indirection each (row start, neighbour list, holdings).
-            let reviewers: Vec<(u32, u64)> = (0..n as u32)
-                .map(|k| (k, prm.revision_key.key((lo + k as usize) as u64)))
-                .filter(|&(_, key)| unit(key) < prm.rho)
-                .collect();
             let stage = |j: usize, level: u8| {
                 let Some(&(k, _)) = reviewers.get(j) else {
                     return;
@@ -531,6 +521,36 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             out
         })
         .collect()
+}
+
+/// (position in the chunk, stream key) of the consumers selected for an action.
+type Selected = Vec<(u32, u64)>;
+
+/// The shoppers and the reviewers among consumers `lo .. lo + n`: (position in the chunk,
+/// stream key) of each, in order. Each decision is one uniform straight from the key hash.
+/// Branch-free (every consumer is written, the cursor moves only for those selected): the
+/// decisions are coin flips that a branch predictor would miss a fifth of the time.
+fn select(prm: &Params, lo: usize, n: usize, shop: &[f32]) -> (Selected, Selected) {
+    let mut shoppers = vec![(0, 0); n];
+    let mut reviewers = vec![(0, 0); n];
+    let (mut ns, mut nr) = (0, 0);
+    for k in 0..n {
+        let i = (lo + k) as u64;
+        let p = if shop.is_empty() {
+            prm.shop_prob
+        } else {
+            shop[lo + k] as f64
+        };
+        let key = prm.trip_key.key(i);
+        shoppers[ns] = (k as u32, key);
+        ns += (unit(key) < p) as usize;
+        let key = prm.revision_key.key(i);
+        reviewers[nr] = (k as u32, key);
+        nr += (unit(key) < prm.rho) as usize;
+    }
+    shoppers.truncate(ns);
+    reviewers.truncate(nr);
+    (shoppers, reviewers)
 }
 
 /// A shopper's search draws, made one shopper ahead so that the sampled listing cards are
@@ -829,10 +849,13 @@ impl ConsumerStep<'_> {
     #[inline(never)]
     fn share(&mut self, c: Cand) {
         let prm = self.prm;
-        let mut s = Stream::keyed(prm.share_key.key(self.i as u64));
-        if !s.bernoulli(prm.share_prob) {
+        // Like the shopping decision, whether to share takes its uniform straight from the
+        // key hash: most sales are not shared, and they need no stream.
+        let key = prm.share_key.key(self.i as u64);
+        if unit(key) >= prm.share_prob {
             return;
         }
+        let mut s = Stream::from_key(key);
         let u = s.uniform();
         let ch = if u < prm.channel_w[0] {
             0
