@@ -1,13 +1,13 @@
 //! Agent state as structure of arrays with compact types.
 //!
 //! Per consumer: home (u8), social home (u8), price sensitivity (f32), shopping probability
-//! (f32, only when drawn from a Beta), wallets held (u16 bitset, double-buffered), primary
-//! wallet (u8), apps used (u64 bitset over platforms, double-buffered), and the last step each
-//! held wallet and app was used (u16 each), and the taste shock Z of each commerce platform
-//! (i16 fixed point, see `TASTE_SCALE`).
+//! (f32, only when drawn from a Beta), holdings (apps used, a u64 bitset over platforms, and
+//! wallets held, a u16 bitset, packed in 10 bytes and double-buffered), primary wallet (u8),
+//! the last step each held wallet and app was used (u16 each), and the taste shock Z of each
+//! commerce platform (i16 fixed point, see `TASTE_SCALE`).
 //!
-//! The double buffers make the step synchronous: decisions read `wallets`/`apps` (the state
-//! at the start of the step) and write `wallets_next`/`apps_next`, swapped at the end.
+//! The double buffers make the step synchronous: decisions read `holdings` (the state at the
+//! start of the step) and write `holdings_next`, swapped at the end.
 
 use super::graph::Graph;
 use super::policy::Policy;
@@ -95,6 +95,19 @@ impl Tables {
     }
 }
 
+/// What a consumer holds: the apps she uses (bitset over platform indices) and the wallets
+/// she holds (bitset over wallet indices). Packed into 10 bytes (2-byte alignment) so that one
+/// memory access brings both: a reviewer reads every friend's holdings, scattered over
+/// memory, and two separate arrays cost two cache misses per friend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C, packed(2))]
+pub struct Holdings {
+    /// Apps used (bitset over platform indices).
+    pub apps: u64,
+    /// Wallets held (bitset over wallet indices).
+    pub wallets: u16,
+}
+
 /// Consumers, structure of arrays.
 #[derive(Clone, Debug, Default)]
 pub struct Consumers {
@@ -106,16 +119,12 @@ pub struct Consumers {
     pub alpha: Vec<f32>,
     /// Shopping probability when drawn per consumer (empty when fixed).
     pub shop: Vec<f32>,
-    /// Wallets held at the start of the step.
-    pub wallets: Vec<u16>,
-    /// Wallets held at the start of the next step.
-    pub wallets_next: Vec<u16>,
+    /// Apps used and wallets held at the start of the step.
+    pub holdings: Vec<Holdings>,
+    /// Apps used and wallets held at the start of the next step.
+    pub holdings_next: Vec<Holdings>,
     /// Primary wallet.
     pub primary: Vec<u8>,
-    /// Apps used at the start of the step (bitset over platform indices).
-    pub apps: Vec<u64>,
-    /// Apps used at the start of the next step.
-    pub apps_next: Vec<u64>,
     /// Last step each wallet was used or adopted, `n × wallets`.
     pub wallet_last: Vec<u16>,
     /// Last step each commerce app was used or joined, `n × commerce platforms`.
@@ -158,9 +167,8 @@ impl Consumers {
         self.social = gather(&self.social, order, 1);
         self.alpha = gather(&self.alpha, order, 1);
         self.shop = gather(&self.shop, order, 1);
-        self.wallets = gather(&self.wallets, order, 1);
+        self.holdings = gather(&self.holdings, order, 1);
         self.primary = gather(&self.primary, order, 1);
-        self.apps = gather(&self.apps, order, 1);
         self.wallet_last = gather(&self.wallet_last, order, self.wallet_last.len() / n);
         self.app_last = gather(&self.app_last, order, self.app_last.len() / n);
     }
@@ -169,9 +177,8 @@ impl Consumers {
     pub fn bytes(&self) -> usize {
         self.home.len() * 2
             + (self.alpha.len() + self.shop.len()) * 4
-            + (self.wallets.len() + self.wallets_next.len()) * 2
+            + (self.holdings.len() + self.holdings_next.len()) * std::mem::size_of::<Holdings>()
             + self.primary.len()
-            + (self.apps.len() + self.apps_next.len()) * 8
             + (self.wallet_last.len() + self.app_last.len() + self.taste_z.len()) * 2
     }
 }
@@ -278,7 +285,8 @@ impl ConsumerStocks {
             ..Default::default()
         };
         for i in 0..c.len() {
-            let (w, a, p) = (c.wallets[i], c.apps[i], c.primary[i]);
+            let (h, p) = (c.holdings[i], c.primary[i]);
+            let (w, a) = (h.wallets, h.apps);
             for (k, h) in s.holders.iter_mut().enumerate() {
                 *h += (w >> k & 1) as u64;
             }

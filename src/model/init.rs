@@ -3,7 +3,9 @@
 use crate::engine::graph::{self, Graph};
 use crate::engine::policy::{fen, Policy};
 use crate::engine::rng::{inverse_normal, KeyBase, Purpose, Stream};
-use crate::engine::state::{ConsumerStocks, Consumers, Merchants, Tables, World, TASTE_SCALE};
+use crate::engine::state::{
+    ConsumerStocks, Consumers, Holdings, Merchants, Tables, World, TASTE_SCALE,
+};
 use crate::scenario::{GraphSpec, Scenario};
 use rand_distr::{Beta, Distribution};
 use rayon::prelude::*;
@@ -203,11 +205,15 @@ fn init_consumers(sc: &Scenario, tb: &Tables, seed: u64) -> Consumers {
         } else {
             Vec::new()
         },
-        wallets: rows.iter().map(|r| r.wallets).collect(),
-        wallets_next: vec![0; n],
+        holdings: rows
+            .iter()
+            .map(|r| Holdings {
+                apps: r.apps,
+                wallets: r.wallets,
+            })
+            .collect(),
+        holdings_next: vec![Holdings::default(); n],
         primary: rows.iter().map(|r| r.primary).collect(),
-        apps: rows.iter().map(|r| r.apps).collect(),
-        apps_next: vec![0; n],
         wallet_last: vec![0; n * nw],
         app_last: vec![0; n * nc],
         taste_z: Vec::new(),

@@ -10,7 +10,9 @@ use super::init::{breaks_exclusivity, NO_WALLET};
 use super::tally::Tally;
 use crate::engine::policy::Policy;
 use crate::engine::rng::{exp_in_place, logistic, unit, KeyBase, Purpose, StepKey, Stream};
-use crate::engine::state::{Card, ConsumerStocks, Link, Merchants, Tables, World, TASTE_SCALE};
+use crate::engine::state::{
+    Card, ConsumerStocks, Holdings, Link, Merchants, Tables, World, TASTE_SCALE,
+};
 use rayon::prelude::*;
 
 /// Consumers per parallel work unit. Fixed, so float sums are reduced in the same order for
@@ -299,8 +301,7 @@ pub fn step(world: &mut World) -> Tally {
     let t_fin = std::time::Instant::now();
     world.timing.combine += (t_fin - t_comb).as_secs_f64();
     let c = &mut world.consumers;
-    std::mem::swap(&mut c.wallets, &mut c.wallets_next);
-    std::mem::swap(&mut c.apps, &mut c.apps_next);
+    std::mem::swap(&mut c.holdings, &mut c.holdings_next);
 
     // 8 (write side).
     if let Some((listed, fees)) = revised {
@@ -346,8 +347,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
     let social = &consumers.social;
     let alpha = &consumers.alpha;
     let shop = &consumers.shop;
-    let wallets = &consumers.wallets;
-    let apps = &consumers.apps;
+    let holdings = &consumers.holdings;
     let taste_z = &consumers.taste_z;
     let (nw, nc) = (prm.nw, prm.nc);
     let merchants = &*merchants;
@@ -357,14 +357,13 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
     let inbox = &*inbox;
 
     consumers
-        .wallets_next
+        .holdings_next
         .par_chunks_mut(CHUNK)
-        .zip(consumers.apps_next.par_chunks_mut(CHUNK))
         .zip(consumers.primary.par_chunks_mut(CHUNK))
         .zip(consumers.wallet_last.par_chunks_mut(CHUNK * nw.max(1)))
         .zip(consumers.app_last.par_chunks_mut(CHUNK * nc.max(1)))
         .enumerate()
-        .map(|(ci, ((((w_next, a_next), prim), w_last), a_last))| {
+        .map(|(ci, (((h_next, prim), w_last), a_last))| {
             let lo = ci * CHUNK;
             let mut out = ChunkOut {
                 tally: Tally::new(prm.np, nw, prm.ne),
@@ -377,10 +376,9 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             let mut li = 0;
             let mut cands: Vec<Cand> = Vec::with_capacity(64);
             let mut weights: Vec<f64> = Vec::with_capacity(64);
-            let n = w_next.len();
+            let n = h_next.len();
             // Most consumers neither shop nor review in a step: their holdings carry over.
-            w_next.copy_from_slice(&wallets[lo..lo + n]);
-            a_next.copy_from_slice(&apps[lo..lo + n]);
+            h_next.copy_from_slice(&holdings[lo..lo + n]);
             // The Bernoulli draws that decide whether a consumer shops come straight from the
             // key hash; full streams are seeded only for those who do. Shoppers are found
             // first so that each one's search can be prepared while the previous trip runs.
@@ -394,14 +392,18 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             let (mut now, mut ahead) = (search(), search());
             // Cursor into the inbox for the shopper being prepared.
             let mut ahead_link = 0;
+            // Addresses only, for prefetches: the rows themselves are borrowed mutably below.
+            let (w_last_at, a_last_at) = (w_last.as_ptr() as usize, a_last.as_ptr() as usize);
             let mut prepare = |x: &mut Search, j: usize| {
                 if let Some(&(k, key)) = shoppers.get(j) {
                     let i = lo + k as usize;
-                    x.prepare(key, apps[i], prm.k_search, merchants, tables);
+                    x.prepare(key, holdings[i].apps, prm.k_search, merchants, tables);
                     // Her tastes, and the merchants her links name, are scattered too.
                     if let Some(z) = taste_z.get(i * nc) {
                         prefetch(z);
                     }
+                    prefetch_addr(w_last_at + k as usize * nw * 2);
+                    prefetch_addr(a_last_at + k as usize * nc * 2);
                     while ahead_link < inbox.len() && (inbox[ahead_link].recipient as usize) < i {
                         ahead_link += 1;
                     }
@@ -428,7 +430,16 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 };
                 let i = (lo + k as usize) as u32;
                 match level {
-                    3 => prefetch(&graph.offsets[i as usize]),
+                    3 => {
+                        prefetch(&graph.offsets[i as usize]);
+                        // Her own rows are only read when she acts, so they are not in
+                        // cache either: tastes and the last use of each wallet and app.
+                        if let Some(z) = taste_z.get(i as usize * nc) {
+                            prefetch(z);
+                        }
+                        prefetch_addr(w_last_at + k as usize * nw * 2);
+                        prefetch_addr(a_last_at + k as usize * nc * 2);
+                    }
                     2 => {
                         for line in graph.friends(i).chunks(16) {
                             prefetch(&line[0]);
@@ -436,8 +447,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     }
                     _ => {
                         for &f in graph.friends(i) {
-                            prefetch(&wallets[f as usize]);
-                            prefetch(&apps[f as usize]);
+                            prefetch(&holdings[f as usize]);
                         }
                     }
                 }
@@ -478,27 +488,27 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     }
                 }
                 let primary_start = prim[k];
+                let h = holdings[i as usize];
                 let mut cs = ConsumerStep {
                     prm,
                     policy,
                     tables,
                     merchants,
                     graph,
-                    wallets,
-                    apps,
+                    holdings,
                     i,
                     home: home[i as usize],
                     social: social[i as usize],
                     alpha: alpha[i as usize] as f64,
-                    held: wallets[i as usize],
-                    used: apps[i as usize],
+                    held: h.wallets,
+                    used: h.apps,
                     primary_start,
                     primary: &mut prim[k],
                     w_last: &mut w_last[k * nw..(k + 1) * nw],
                     a_last: &mut a_last[k * nc..(k + 1) * nc],
                     z: &taste_z[i as usize * nc..(i as usize + 1) * nc],
-                    new_held: wallets[i as usize],
-                    new_used: apps[i as usize],
+                    new_held: h.wallets,
+                    new_used: h.apps,
                     out: &mut out,
                     cands: &mut cands,
                     weights: &mut weights,
@@ -510,10 +520,12 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     cs.revise(Stream::from_key(key));
                 }
                 let (nh, nu) = (cs.new_held, cs.new_used);
-                w_next[k] = nh;
-                a_next[k] = nu;
+                h_next[k] = Holdings {
+                    apps: nu,
+                    wallets: nh,
+                };
                 // Stocks change only through the few consumers whose holdings changed.
-                let (oh, ou, op) = (wallets[i as usize], apps[i as usize], primary_start);
+                let (oh, ou, op) = (h.wallets, h.apps, primary_start);
                 if nh != oh || nu != ou || prim[k] != op {
                     out.delta.record(oh, nh, ou, nu, op, prim[k]);
                 }
@@ -620,16 +632,20 @@ fn for_each_listing(used: u64, ms: &Merchants, tb: &Tables, mut f: impl FnMut(u8
 /// A hint to start loading `x`'s cache line (no effect on results).
 #[inline(always)]
 fn prefetch<T>(x: &T) {
+    prefetch_addr(x as *const T as usize)
+}
+
+/// A hint to start loading the cache line at address `a`; any address is allowed (a
+/// prefetch never faults).
+#[inline(always)]
+fn prefetch_addr(a: usize) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults and has no architectural effect.
     unsafe {
-        core::arch::x86_64::_mm_prefetch(
-            x as *const T as *const i8,
-            core::arch::x86_64::_MM_HINT_T0,
-        )
+        core::arch::x86_64::_mm_prefetch(a as *const i8, core::arch::x86_64::_MM_HINT_T0)
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
+    let _ = a;
 }
 
 struct ConsumerStep<'a> {
@@ -638,8 +654,7 @@ struct ConsumerStep<'a> {
     tables: &'a Tables,
     merchants: &'a Merchants,
     graph: &'a crate::engine::graph::Graph,
-    wallets: &'a [u16],
-    apps: &'a [u64],
+    holdings: &'a [Holdings],
     i: u32,
     home: u8,
     social: u8,
@@ -941,8 +956,9 @@ impl ConsumerStep<'_> {
         for block in friends.chunks(64) {
             let n = block.len();
             for (j, &f) in block.iter().enumerate() {
-                wm[j] = self.wallets[f as usize];
-                am[j] = self.apps[f as usize];
+                let h = self.holdings[f as usize];
+                wm[j] = h.wallets;
+                am[j] = h.apps;
             }
             for (w, count) in wallet_friends.iter_mut().enumerate().take(prm.nw) {
                 *count += wm[..n].iter().map(|&m| (m >> w) as u32 & 1).sum::<u32>();
