@@ -128,9 +128,17 @@ struct ChunkOut {
     retained: Vec<Link>,
     outbox: Vec<Link>,
     delta: StockDelta,
-    /// (merchant × platform index, realised margin) of each sale.
+    /// (merchant × platform index, realised margin) of each sale; grouped by part of the
+    /// margin window (`MARGIN_PARTS`) at the end of the chunk.
     sales: Vec<(u32, i64)>,
+    /// Where each part's sales start in `sales`, and the end.
+    sale_parts: [u32; MARGIN_PARTS + 1],
 }
+
+/// Parts of the merchants' margin window, added to in parallel, each small enough to stay in
+/// cache while its sales are added. Fixed, not taken from the thread count (integer sums, so
+/// it could not change results anyway).
+const MARGIN_PARTS: usize = 16;
 
 /// Changes of the consumer stocks within a chunk (integers: order-independent).
 struct StockDelta {
@@ -226,6 +234,8 @@ struct Params {
     gamma_app: f64,
     switch_cost: f64,
     drop_after: u32,
+    /// Length of each part of the margin window.
+    margin_part: usize,
 }
 
 /// Runs step `world.step` and returns its tally.
@@ -280,6 +290,7 @@ pub fn step(world: &mut World) -> Tally {
         gamma_app: sc.revision.gamma_app,
         switch_cost: sc.revision.switch_cost,
         drop_after: sc.revision.drop_after,
+        margin_part: margin_part(world.merchants.window_margin.len()),
     };
 
     // 2–7. Consumers.
@@ -289,14 +300,17 @@ pub fn step(world: &mut World) -> Tally {
     let t_comb = std::time::Instant::now();
     world.timing.consumers += (t_comb - t_cons).as_secs_f64();
     let mut tally = Tally::new(np, nw, ne);
-    let mut outbox = Vec::with_capacity(outs.iter().map(|o| o.outbox.len()).sum());
     for o in &outs {
         o.delta.apply(&mut world.stocks);
         tally.add(&o.tally);
-        outbox.extend_from_slice(&o.outbox);
     }
-    add_margins(&mut world.merchants.window_margin, &outs);
-    world.inbox = merge_inbox(outs, outbox, sc.links.inbox_capacity as usize, &mut tally);
+    // Independent: the serial parts of one overlap the other.
+    let margins = &mut world.merchants.window_margin;
+    let cap = sc.links.inbox_capacity as usize;
+    let ((), (inbox, links)) =
+        rayon::join(|| add_margins(margins, &outs), || merge_inbox(&outs, cap));
+    world.inbox = inbox;
+    links.add_to(&mut tally);
 
     let t_fin = std::time::Instant::now();
     world.timing.combine += (t_fin - t_comb).as_secs_f64();
@@ -371,6 +385,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 outbox: Vec::new(),
                 delta: StockDelta::new(),
                 sales: Vec::new(),
+                sale_parts: [0; MARGIN_PARTS + 1],
             };
             let inbox: &[Link] = inbox.get(ci).map_or(&[], |v| v);
             let mut li = 0;
@@ -530,9 +545,30 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     out.delta.record(oh, nh, ou, nu, op, prim[k]);
                 }
             }
+            group_sales(&mut out, prm.margin_part);
             out
         })
         .collect()
+}
+
+/// Orders a chunk's sales by part of the margin window (a counting sort; the order within a
+/// part does not matter for integer sums).
+fn group_sales(out: &mut ChunkOut, part_len: usize) {
+    let parts = &mut out.sale_parts;
+    for &(k, _) in &out.sales {
+        parts[k as usize / part_len + 1] += 1;
+    }
+    for p in 1..parts.len() {
+        parts[p] += parts[p - 1];
+    }
+    let mut at = *parts;
+    let mut grouped = vec![(0, 0); out.sales.len()];
+    for &(k, m) in &out.sales {
+        let c = &mut at[k as usize / part_len];
+        grouped[*c as usize] = (k, m);
+        *c += 1;
+    }
+    out.sales = grouped;
 }
 
 /// (position in the chunk, stream key) of the consumers selected for an action.
@@ -1040,22 +1076,25 @@ fn keep_links(links: &[Link], prm: &Params, out: &mut ChunkOut) {
     }
 }
 
-/// Adds the realised margins of the step's sales to the merchants' window. The merchant
-/// range is split between the threads, each scanning every sale for its own part: random
-/// writes in parallel without atomics. Integer sums, so the split cannot change the result.
+/// Length of each of the `MARGIN_PARTS` parts of a margin window of `len` entries.
+fn margin_part(len: usize) -> usize {
+    len.div_ceil(MARGIN_PARTS).max(1)
+}
+
+/// Adds the realised margins of the step's sales to the merchants' window, part by part in
+/// parallel: random writes without atomics, each part's writes landing in a cache-sized
+/// range. Integer sums, so the order cannot change the result.
 fn add_margins(margins: &mut [i64], outs: &[ChunkOut]) {
-    let parts = rayon::current_num_threads().max(1);
-    let len = margins.len().div_ceil(parts).max(1);
+    let len = margin_part(margins.len());
     margins
         .par_chunks_mut(len)
         .enumerate()
         .for_each(|(pi, part)| {
             let lo = pi * len;
             for o in outs {
-                for &(k, margin) in &o.sales {
-                    if let Some(x) = (k as usize).checked_sub(lo).and_then(|j| part.get_mut(j)) {
-                        *x += margin;
-                    }
+                let (a, b) = (o.sale_parts[pi] as usize, o.sale_parts[pi + 1] as usize);
+                for &(k, margin) in &o.sales[a..b] {
+                    part[k as usize - lo] += margin;
                 }
             }
         });
@@ -1064,33 +1103,80 @@ fn add_margins(margins: &mut [i64], outs: &[ChunkOut]) {
 /// Builds the next inbox, one list per chunk of consumers (merged in parallel): links kept
 /// from before come first, then new links by (sender, sequence), up to the capacity; the
 /// rest overflow (§2.6).
-fn merge_inbox(
-    outs: Vec<ChunkOut>,
-    mut fresh: Vec<Link>,
-    cap: usize,
-    tally: &mut Tally,
-) -> Vec<Vec<Link>> {
-    // Stable: within a recipient the order stays (sender, seq), the order they were sent in.
-    fresh.par_sort_by_key(|l| l.recipient);
-    tally.recipients += fresh.len() as u64;
+fn merge_inbox(outs: &[ChunkOut], cap: usize) -> (Vec<Vec<Link>>, Delivered) {
+    // New links are bucketed by the chunk of their recipient (a counting sort; the chunks'
+    // outboxes are in sender order, and the scatter keeps that order), then each bucket is
+    // sorted by recipient, stably, in parallel.
+    let mut start = vec![0usize; outs.len() + 1];
+    for o in outs {
+        for l in &o.outbox {
+            start[l.recipient as usize / CHUNK + 1] += 1;
+        }
+    }
+    for c in 1..start.len() {
+        start[c] += start[c - 1];
+    }
+    let total = start[outs.len()];
+    let mut counts = Delivered {
+        recipients: total as u64,
+        ..Delivered::default()
+    };
+    let mut fresh: Vec<Link> = match outs.iter().find_map(|o| o.outbox.first()) {
+        Some(&l) => vec![l; total],
+        None => Vec::new(),
+    };
+    let mut cursor = start.clone();
+    for o in outs {
+        for &l in &o.outbox {
+            let c = &mut cursor[l.recipient as usize / CHUNK];
+            fresh[*c] = l;
+            *c += 1;
+        }
+    }
+    let mut buckets = Vec::with_capacity(outs.len());
+    let mut rest = fresh.as_mut_slice();
+    for c in 0..outs.len() {
+        let (bucket, tail) = rest.split_at_mut(start[c + 1] - start[c]);
+        buckets.push(bucket);
+        rest = tail;
+    }
     let merged: Vec<(Vec<Link>, [u64; 3])> = outs
-        .into_par_iter()
-        .enumerate()
-        .map(|(ci, o)| {
-            let lo = fresh.partition_point(|l| (l.recipient as usize) < ci * CHUNK);
-            let hi = fresh.partition_point(|l| (l.recipient as usize) < (ci + 1) * CHUNK);
-            merge_chunk(&o.retained, &fresh[lo..hi], cap)
+        .par_iter()
+        .zip(buckets)
+        .map(|(o, bucket)| {
+            // Stable: within a recipient the order stays (sender, seq), the order sent in.
+            bucket.sort_by_key(|l| l.recipient);
+            merge_chunk(&o.retained, bucket, cap)
         })
         .collect();
-    merged
+    let inbox = merged
         .into_iter()
         .map(|(links, [open, blocked, overflow])| {
-            tally.delivered_open += open;
-            tally.delivered_blocked += blocked;
-            tally.overflow += overflow;
+            counts.open += open;
+            counts.blocked += blocked;
+            counts.overflow += overflow;
             links
         })
-        .collect()
+        .collect();
+    (inbox, counts)
+}
+
+/// The delivery counts of a step's new links.
+#[derive(Default)]
+struct Delivered {
+    recipients: u64,
+    open: u64,
+    blocked: u64,
+    overflow: u64,
+}
+
+impl Delivered {
+    fn add_to(&self, tally: &mut Tally) {
+        tally.recipients += self.recipients;
+        tally.delivered_open += self.open;
+        tally.delivered_blocked += self.blocked;
+        tally.overflow += self.overflow;
+    }
 }
 
 /// Merges one chunk's kept links with its new ones (both sorted by recipient); returns the
