@@ -403,6 +403,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 stream: Stream::from_key(0),
                 picks: Vec::with_capacity(64),
                 platforms: Vec::with_capacity(64),
+                sharer: false,
             };
             let (mut now, mut ahead) = (search(), search());
             // Cursor into the inbox for the shopper being prepared.
@@ -419,6 +420,10 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     }
                     prefetch_addr(w_last_at + k as usize * nw * 2);
                     prefetch_addr(a_last_at + k as usize * nc * 2);
+                    x.sharer = sharing(prm, i as u32).is_some();
+                    if x.sharer {
+                        prefetch(&graph.offsets[i]);
+                    }
                     while ahead_link < inbox.len() && (inbox[ahead_link].recipient as usize) < i {
                         ahead_link += 1;
                     }
@@ -483,6 +488,12 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     std::mem::swap(&mut now, &mut ahead);
                     next_shopper += 1;
                     prepare(&mut ahead, next_shopper);
+                    if now.sharer {
+                        // Her row start was fetched one trip ago; now the list itself.
+                        for line in graph.friends(i).chunks(16) {
+                            prefetch(&line[0]);
+                        }
+                    }
                 }
                 let review_key = reviewers
                     .get(next_reviewer)
@@ -610,6 +621,9 @@ struct Search {
     picks: Vec<u32>,
     /// The platform of each draw.
     platforms: Vec<u8>,
+    /// Whether she shares a sale if she makes one (decided by the key hash alone, so it is
+    /// known before the trip: her friends list is fetched early only when it will be read).
+    sharer: bool,
 }
 
 impl Search {
@@ -900,12 +914,9 @@ impl ConsumerStep<'_> {
     #[inline(never)]
     fn share(&mut self, c: Cand) {
         let prm = self.prm;
-        // Like the shopping decision, whether to share takes its uniform straight from the
-        // key hash: most sales are not shared, and they need no stream.
-        let key = prm.share_key.key(self.i as u64);
-        if unit(key) >= prm.share_prob {
+        let Some(key) = sharing(prm, self.i) else {
             return;
-        }
+        };
         let mut s = Stream::from_key(key);
         let u = s.uniform();
         let ch = if u < prm.channel_w[0] {
@@ -1063,6 +1074,15 @@ impl ConsumerStep<'_> {
             }
         }
     }
+}
+
+/// Whether consumer `i` shares a sale she makes this step, and then her sharing stream's
+/// key. Like the shopping decision, it takes its uniform straight from the key hash: most
+/// sales are not shared, and they need no stream.
+#[inline]
+fn sharing(prm: &Params, i: u32) -> Option<u64> {
+    let key = prm.share_key.key(i as u64);
+    (unit(key) < prm.share_prob).then_some(key)
 }
 
 /// Links of a consumer who does not shop wait for her next trip unless their time is up.
