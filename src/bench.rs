@@ -34,7 +34,7 @@ pub struct BenchArgs {
 
 /// Consumer-steps per second per thread assumed by time estimates (measured on a 2-core
 /// machine with the default world; see the README).
-pub const RATE_PER_THREAD: f64 = 6.0e6;
+pub const RATE_PER_THREAD: f64 = 8.0e6;
 
 /// Estimated peak heap bytes of one run of a scenario.
 pub fn estimate_bytes(sc: &Scenario) -> u64 {
