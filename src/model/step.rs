@@ -420,6 +420,9 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     }
                     prefetch_addr(w_last_at + k as usize * nw * 2);
                     prefetch_addr(a_last_at + k as usize * nc * 2);
+                    prefetch(&alpha[i]);
+                    prefetch(&home[i]);
+                    prefetch(&social[i]);
                     x.sharer = sharing(prm, i as u32).is_some();
                     if x.sharer {
                         prefetch(&graph.offsets[i]);
