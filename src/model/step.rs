@@ -135,9 +135,9 @@ struct ChunkOut {
     sale_parts: [u32; MARGIN_PARTS + 1],
 }
 
-/// Parts of the merchants' margin window, added to in parallel, each small enough to stay in
-/// cache while its sales are added. Fixed, not taken from the thread count (integer sums, so
-/// it could not change results anyway).
+/// Parts of the merchants' margin window, added to in parallel (each thread writes its own
+/// parts, and each part's writes stay in a smaller range). Fixed, not taken from the thread
+/// count (integer sums, so it could not change results anyway).
 const MARGIN_PARTS: usize = 16;
 
 /// Changes of the consumer stocks within a chunk (integers: order-independent).
@@ -403,13 +403,14 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 stream: Stream::from_key(0),
                 picks: Vec::with_capacity(64),
                 platforms: Vec::with_capacity(64),
-                sharer: false,
+                sharer: None,
             };
             let (mut now, mut ahead) = (search(), search());
             // Cursor into the inbox for the shopper being prepared.
             let mut ahead_link = 0;
             // Addresses only, for prefetches: the rows themselves are borrowed mutably below.
             let (w_last_at, a_last_at) = (w_last.as_ptr() as usize, a_last.as_ptr() as usize);
+            const ROW: usize = std::mem::size_of::<u16>();
             let mut prepare = |x: &mut Search, j: usize| {
                 if let Some(&(k, key)) = shoppers.get(j) {
                     let i = lo + k as usize;
@@ -418,13 +419,13 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     if let Some(z) = taste_z.get(i * nc) {
                         prefetch(z);
                     }
-                    prefetch_addr(w_last_at + k as usize * nw * 2);
-                    prefetch_addr(a_last_at + k as usize * nc * 2);
+                    prefetch_addr(w_last_at + k as usize * nw * ROW);
+                    prefetch_addr(a_last_at + k as usize * nc * ROW);
                     prefetch(&alpha[i]);
                     prefetch(&home[i]);
                     prefetch(&social[i]);
-                    x.sharer = sharing(prm, i as u32).is_some();
-                    if x.sharer {
+                    x.sharer = sharing(prm, i as u32);
+                    if x.sharer.is_some() {
                         prefetch(&graph.offsets[i]);
                     }
                     while ahead_link < inbox.len() && (inbox[ahead_link].recipient as usize) < i {
@@ -460,8 +461,8 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                         if let Some(z) = taste_z.get(i as usize * nc) {
                             prefetch(z);
                         }
-                        prefetch_addr(w_last_at + k as usize * nw * 2);
-                        prefetch_addr(a_last_at + k as usize * nc * 2);
+                        prefetch_addr(w_last_at + k as usize * nw * ROW);
+                        prefetch_addr(a_last_at + k as usize * nc * ROW);
                     }
                     2 => {
                         for line in graph.friends(i).chunks(16) {
@@ -491,7 +492,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     std::mem::swap(&mut now, &mut ahead);
                     next_shopper += 1;
                     prepare(&mut ahead, next_shopper);
-                    if now.sharer {
+                    if now.sharer.is_some() {
                         // Her row start was fetched one trip ago; now the list itself.
                         for line in graph.friends(i).chunks(16) {
                             prefetch(&line[0]);
@@ -624,9 +625,10 @@ struct Search {
     picks: Vec<u32>,
     /// The platform of each draw.
     platforms: Vec<u8>,
-    /// Whether she shares a sale if she makes one (decided by the key hash alone, so it is
-    /// known before the trip: her friends list is fetched early only when it will be read).
-    sharer: bool,
+    /// Her sharing stream's key if she shares a sale she makes (decided by the key hash
+    /// alone, so it is known before the trip: her friends list is fetched early only when
+    /// it will be read).
+    sharer: Option<u64>,
 }
 
 impl Search {
@@ -823,14 +825,14 @@ impl ConsumerStep<'_> {
                     Some(&c) => c,
                     None => search.candidate(pick - self.cands.len(), self.merchants, tb),
                 };
-                self.checkout(c, gain);
+                self.checkout(c, gain, search.sharer);
             }
             None => self.out.tally.outside += 1,
         }
     }
 
     #[inline(never)]
-    fn checkout(&mut self, c: Cand, gain: f64) {
+    fn checkout(&mut self, c: Cand, gain: f64, sharer: Option<u64>) {
         let prm = self.prm;
         let tb = self.tables;
         let p = c.platform as usize;
@@ -910,16 +912,16 @@ impl ConsumerStep<'_> {
             self.new_used |= 1 << p;
             tl.app_joins += 1;
         }
-        self.share(c);
+        if let Some(key) = sharer {
+            self.share(c, key);
+        }
     }
 
-    /// §2.6: share a completed sale on the social home.
+    /// §2.6: share a completed sale on the social home (`key`: her sharing stream, given
+    /// only when `sharing` says she shares).
     #[inline(never)]
-    fn share(&mut self, c: Cand) {
+    fn share(&mut self, c: Cand, key: u64) {
         let prm = self.prm;
-        let Some(key) = sharing(prm, self.i) else {
-            return;
-        };
         let mut s = Stream::from_key(key);
         let u = s.uniform();
         let ch = if u < prm.channel_w[0] {
