@@ -107,6 +107,12 @@ pub fn unit(key: u64) -> f64 {
     (key >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// A uniform in (0, 1) from 64 random bits: never 0, so logarithms and inverse CDFs are safe.
+#[inline]
+pub fn open_unit(bits: u64) -> f64 {
+    ((bits >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+}
+
 /// Inverse of the standard normal CDF (Acklam's rational approximation, relative error
 /// below 1.2e-9): a normal deviate from one uniform, without the trigonometry of Box–Muller.
 #[inline]
@@ -159,8 +165,8 @@ pub fn inverse_normal(p: f64) -> f64 {
 
 /// e^x for every element, in place. Branch-free (Cody–Waite reduction to |r| ≤ ln 2 / 2, a
 /// degree-11 Taylor polynomial by Estrin's scheme, the power of two built from bits) so that
-/// it vectorises;
-/// relative error below 1e-14 for x in [−708, 709], arguments outside are clamped.
+/// it vectorises; relative error below 1e-14 for x in [−708, 709], arguments outside are
+/// clamped.
 /// Deterministic: plain IEEE operations, no fused multiply-add, so the AVX2 version chosen at
 /// run time where the CPU has it gives the same bits as the baseline one. (AVX-512 was
 /// measured slower here: the wider registers lower the clock for the whole trip.)
@@ -253,13 +259,6 @@ impl Stream {
         )))
     }
 
-    /// The stream of an already computed key: `Stream::keyed(KeyBase::new(seed, purpose)
-    /// .at(step).key(agent))` equals `Stream::new(seed, purpose, step, agent)`.
-    #[inline]
-    pub fn keyed(key: u64) -> Self {
-        Stream(Xoshiro256PlusPlus::seed_from_u64(key))
-    }
-
     /// Standard exponential draw (ziggurat: one logarithm only in the rare tail).
     #[inline]
     pub fn exp1(&mut self) -> f64 {
@@ -282,7 +281,7 @@ impl Stream {
     /// Uniform in (0, 1): never 0, so logarithms are safe.
     #[inline]
     pub fn open01(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+        open_unit(self.next_u64())
     }
 
     /// True with probability p.

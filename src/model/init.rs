@@ -2,7 +2,7 @@
 
 use crate::engine::graph::{self, Graph};
 use crate::engine::policy::{fen, Policy};
-use crate::engine::rng::{inverse_normal, KeyBase, Purpose, Stream};
+use crate::engine::rng::{inverse_normal, open_unit, KeyBase, Purpose, Stream};
 use crate::engine::state::{
     ConsumerStocks, Consumers, Holdings, Merchants, Tables, World, TASTE_SCALE,
 };
@@ -79,8 +79,7 @@ pub fn taste_shocks(n: usize, commerce: &[usize], seed: u64) -> Vec<i16> {
             for (k, row) in rows.chunks_mut(nc).enumerate() {
                 let i = (c * 4096 + k) as u64;
                 for (x, key) in row.iter_mut().zip(&keys) {
-                    let u = ((key.key(i) >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
-                    *x = (inverse_normal(u) * TASTE_SCALE)
+                    *x = (inverse_normal(open_unit(key.key(i))) * TASTE_SCALE)
                         .round()
                         .clamp(-32767.0, 32767.0) as i16;
                 }
@@ -292,7 +291,7 @@ mod tests {
         for (i, row) in z.chunks(commerce.len()).enumerate().step_by(997) {
             for (&zq, &p) in row.iter().zip(&commerce) {
                 let key = KeyBase::new(42, Purpose::Taste).at(p as u64).key(i as u64);
-                let exact = inverse_normal(((key >> 11) as f64 + 0.5) / (1u64 << 53) as f64);
+                let exact = inverse_normal(open_unit(key));
                 assert!((zq as f64 / TASTE_SCALE - exact).abs() <= 0.5 / TASTE_SCALE + 1e-12);
             }
         }

@@ -8,6 +8,7 @@
 
 use super::init::{breaks_exclusivity, NO_WALLET};
 use super::tally::Tally;
+use crate::engine::graph::Graph;
 use crate::engine::policy::Policy;
 use crate::engine::rng::{exp_in_place, logistic, unit, KeyBase, Purpose, StepKey, Stream};
 use crate::engine::state::{
@@ -397,7 +398,6 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             // The Bernoulli draws that decide whether a consumer shops come straight from the
             // key hash; full streams are seeded only for those who do. Shoppers are found
             // first so that each one's search can be prepared while the previous trip runs.
-            // (position in the chunk, stream key) of each shopper and reviewer.
             let (shoppers, reviewers) = select(prm, lo, n, shop);
             let search = || Search {
                 stream: Stream::from_key(0),
@@ -411,16 +411,21 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             // Addresses only, for prefetches: the rows themselves are borrowed mutably below.
             let (w_last_at, a_last_at) = (w_last.as_ptr() as usize, a_last.as_ptr() as usize);
             const ROW: usize = std::mem::size_of::<u16>();
+            // A consumer's own rows are only read when she acts, so they are not in cache:
+            // tastes and the last use of each wallet and app.
+            let own_rows = |i: usize, k: usize| {
+                if let Some(z) = taste_z.get(i * nc) {
+                    prefetch(z);
+                }
+                prefetch_addr(w_last_at + k * nw * ROW);
+                prefetch_addr(a_last_at + k * nc * ROW);
+            };
             let mut prepare = |x: &mut Search, j: usize| {
                 if let Some(&(k, key)) = shoppers.get(j) {
                     let i = lo + k as usize;
                     x.prepare(key, holdings[i].apps, prm.k_search, merchants, tables);
-                    // Her tastes, and the merchants her links name, are scattered too.
-                    if let Some(z) = taste_z.get(i * nc) {
-                        prefetch(z);
-                    }
-                    prefetch_addr(w_last_at + k as usize * nw * ROW);
-                    prefetch_addr(a_last_at + k as usize * nc * ROW);
+                    // Her own rows, and the merchants her links name, are scattered too.
+                    own_rows(i, k as usize);
                     prefetch(&alpha[i]);
                     prefetch(&home[i]);
                     prefetch(&social[i]);
@@ -456,19 +461,9 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 match level {
                     3 => {
                         prefetch(&graph.offsets[i as usize]);
-                        // Her own rows are only read when she acts, so they are not in
-                        // cache either: tastes and the last use of each wallet and app.
-                        if let Some(z) = taste_z.get(i as usize * nc) {
-                            prefetch(z);
-                        }
-                        prefetch_addr(w_last_at + k as usize * nw * ROW);
-                        prefetch_addr(a_last_at + k as usize * nc * ROW);
+                        own_rows(i as usize, k as usize);
                     }
-                    2 => {
-                        for line in graph.friends(i).chunks(16) {
-                            prefetch(&line[0]);
-                        }
-                    }
+                    2 => prefetch_friends(graph, i),
                     _ => {
                         for &f in graph.friends(i) {
                             prefetch(&holdings[f as usize]);
@@ -494,9 +489,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     prepare(&mut ahead, next_shopper);
                     if now.sharer.is_some() {
                         // Her row start was fetched one trip ago; now the list itself.
-                        for line in graph.friends(i).chunks(16) {
-                            prefetch(&line[0]);
-                        }
+                        prefetch_friends(graph, i);
                     }
                 }
                 let review_key = reviewers
@@ -684,6 +677,14 @@ fn for_each_listing(used: u64, ms: &Merchants, tb: &Tables, mut f: impl FnMut(u8
     }
 }
 
+/// Prefetches the friends list of `i` (whose row start should already be in cache).
+#[inline(always)]
+fn prefetch_friends(graph: &Graph, i: u32) {
+    for line in graph.friends(i).chunks(16) {
+        prefetch(&line[0]);
+    }
+}
+
 /// A hint to start loading `x`'s cache line (no effect on results).
 #[inline(always)]
 fn prefetch<T>(x: &T) {
@@ -708,7 +709,7 @@ struct ConsumerStep<'a> {
     policy: &'a Policy,
     tables: &'a Tables,
     merchants: &'a Merchants,
-    graph: &'a crate::engine::graph::Graph,
+    graph: &'a Graph,
     holdings: &'a [Holdings],
     i: u32,
     home: u8,
@@ -742,31 +743,28 @@ impl ConsumerStep<'_> {
         for l in links {
             if self.merchants.listed[l.merchant as usize] & (1 << l.platform) == 0 {
                 tl.stale += 1;
-            } else if !l.blocked {
+                continue;
+            }
+            let bonus = if !l.blocked {
                 tl.followed_open += 1;
-                self.cands.push(Cand {
-                    merchant: l.merchant,
-                    quality: self.merchants.quality[l.merchant as usize],
-                    price: self.merchants.price[l.merchant as usize],
-                    cost: self.merchants.cost[l.merchant as usize],
-                    platform: l.platform,
-                    social: l.social,
-                    bonus: prm.beta_link,
-                });
+                prm.beta_link
             } else if s.bernoulli(self.policy.tau) {
                 tl.followed_token += 1;
-                self.cands.push(Cand {
-                    merchant: l.merchant,
-                    quality: self.merchants.quality[l.merchant as usize],
-                    price: self.merchants.price[l.merchant as usize],
-                    cost: self.merchants.cost[l.merchant as usize],
-                    platform: l.platform,
-                    social: l.social,
-                    bonus: prm.beta_link - self.policy.token_penalty,
-                });
+                prm.beta_link - self.policy.token_penalty
             } else {
                 tl.lost += 1;
-            }
+                continue;
+            };
+            let m = l.merchant as usize;
+            self.cands.push(Cand {
+                merchant: l.merchant,
+                quality: self.merchants.quality[m],
+                price: self.merchants.price[m],
+                cost: self.merchants.cost[m],
+                platform: l.platform,
+                social: l.social,
+                bonus,
+            });
         }
         // Choice. Utilities are V_k + ε_k with ε iid standard Gumbel and the consumer takes the
         // maximum. Instead of drawing one Gumbel per candidate we sample the same joint law
@@ -1107,8 +1105,8 @@ fn margin_part(len: usize) -> usize {
 }
 
 /// Adds the realised margins of the step's sales to the merchants' window, part by part in
-/// parallel: random writes without atomics, each part's writes landing in a cache-sized
-/// range. Integer sums, so the order cannot change the result.
+/// parallel: random writes without atomics, each part's writes landing in its own range.
+/// Integer sums, so the order cannot change the result.
 fn add_margins(margins: &mut [i64], outs: &[ChunkOut]) {
     let len = margin_part(margins.len());
     margins
