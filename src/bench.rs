@@ -50,9 +50,9 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
         } else {
             0
         }
-        + 2 * 2
+        // holdings
+        + 10
         + 1
-        + 8 * 2
         + (nw + nc) * 2
         // taste shocks
         + nc * 2;

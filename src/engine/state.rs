@@ -2,12 +2,14 @@
 //!
 //! Per consumer: home (u8), social home (u8), price sensitivity (f32), shopping probability
 //! (f32, only when drawn from a Beta), holdings (apps used, a u64 bitset over platforms, and
-//! wallets held, a u16 bitset, packed in 10 bytes and double-buffered), primary wallet (u8),
-//! the last step each held wallet and app was used (u16 each), and the taste shock Z of each
-//! commerce platform (i16 fixed point, see `TASTE_SCALE`).
+//! wallets held, a u16 bitset, packed in 10 bytes), primary wallet (u8), the last step each
+//! held wallet and app was used (u16 each), and the taste shock Z of each commerce platform
+//! (i16 fixed point, see `TASTE_SCALE`).
 //!
-//! The double buffers make the step synchronous: decisions read `holdings` (the state at the
-//! start of the step) and write `holdings_next`, swapped at the end.
+//! The step is synchronous: decisions read `holdings` as it was at the start of the step
+//! (friends' holdings included); the few changes are collected per chunk and written after the
+//! consumer phase. A consumer's own rows (primary, last use) are read only by herself, so they
+//! are updated in place.
 
 use super::graph::Graph;
 use super::policy::Policy;
@@ -119,10 +121,9 @@ pub struct Consumers {
     pub alpha: Vec<f32>,
     /// Shopping probability when drawn per consumer (empty when fixed).
     pub shop: Vec<f32>,
-    /// Apps used and wallets held at the start of the step.
+    /// Apps used and wallets held at the start of the step (updated after the consumer
+    /// phase from the few consumers whose holdings changed).
     pub holdings: Vec<Holdings>,
-    /// Apps used and wallets held at the start of the next step.
-    pub holdings_next: Vec<Holdings>,
     /// Primary wallet.
     pub primary: Vec<u8>,
     /// Last step each wallet was used or adopted, `n × wallets`.
@@ -177,7 +178,7 @@ impl Consumers {
     pub fn bytes(&self) -> usize {
         self.home.len() * 2
             + (self.alpha.len() + self.shop.len()) * 4
-            + (self.holdings.len() + self.holdings_next.len()) * std::mem::size_of::<Holdings>()
+            + self.holdings.len() * std::mem::size_of::<Holdings>()
             + self.primary.len()
             + (self.wallet_last.len() + self.app_last.len() + self.taste_z.len()) * 2
     }

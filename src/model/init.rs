@@ -211,7 +211,6 @@ fn init_consumers(sc: &Scenario, tb: &Tables, seed: u64) -> Consumers {
                 wallets: r.wallets,
             })
             .collect(),
-        holdings_next: vec![Holdings::default(); n],
         primary: rows.iter().map(|r| r.primary).collect(),
         wallet_last: vec![0; n * nw],
         app_last: vec![0; n * nc],

@@ -129,6 +129,9 @@ struct ChunkOut {
     retained: Vec<Link>,
     outbox: Vec<Link>,
     delta: StockDelta,
+    /// (position in the chunk, holdings at the start of the next step) of the few consumers
+    /// whose holdings change: written after the phase, which reads the old ones throughout.
+    holdings: Vec<(u32, Holdings)>,
     /// (merchant × platform index, realised margin) of each sale; grouped by part of the
     /// margin window (`MARGIN_PARTS`) at the end of the chunk.
     sales: Vec<(u32, i64)>,
@@ -315,8 +318,16 @@ pub fn step(world: &mut World) -> Tally {
 
     let t_fin = std::time::Instant::now();
     world.timing.combine += (t_fin - t_comb).as_secs_f64();
-    let c = &mut world.consumers;
-    std::mem::swap(&mut c.holdings, &mut c.holdings_next);
+    world
+        .consumers
+        .holdings
+        .par_chunks_mut(CHUNK)
+        .zip(&outs)
+        .for_each(|(h, o)| {
+            for &(k, x) in &o.holdings {
+                h[k as usize] = x;
+            }
+        });
 
     // 8 (write side).
     if let Some((listed, fees)) = revised {
@@ -372,19 +383,19 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
     let inbox = &*inbox;
 
     consumers
-        .holdings_next
+        .primary
         .par_chunks_mut(CHUNK)
-        .zip(consumers.primary.par_chunks_mut(CHUNK))
         .zip(consumers.wallet_last.par_chunks_mut(CHUNK * nw.max(1)))
         .zip(consumers.app_last.par_chunks_mut(CHUNK * nc.max(1)))
         .enumerate()
-        .map(|(ci, (((h_next, prim), w_last), a_last))| {
+        .map(|(ci, ((prim, w_last), a_last))| {
             let lo = ci * CHUNK;
             let mut out = ChunkOut {
                 tally: Tally::new(prm.np, nw, prm.ne),
                 retained: Vec::new(),
                 outbox: Vec::new(),
                 delta: StockDelta::new(),
+                holdings: Vec::new(),
                 sales: Vec::new(),
                 sale_parts: [0; MARGIN_PARTS + 1],
             };
@@ -392,9 +403,7 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
             let mut li = 0;
             let mut cands: Vec<Cand> = Vec::with_capacity(64);
             let mut weights: Vec<f64> = Vec::with_capacity(64);
-            let n = h_next.len();
-            // Most consumers neither shop nor review in a step: their holdings carry over.
-            h_next.copy_from_slice(&holdings[lo..lo + n]);
+            let n = prim.len();
             // The Bernoulli draws that decide whether a consumer shops come straight from the
             // key hash; full streams are seeded only for those who do. Shoppers are found
             // first so that each one's search can be prepared while the previous trip runs.
@@ -543,12 +552,15 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                     cs.revise(Stream::from_key(key));
                 }
                 let (nh, nu) = (cs.new_held, cs.new_used);
-                h_next[k] = Holdings {
-                    apps: nu,
-                    wallets: nh,
-                };
                 // Stocks change only through the few consumers whose holdings changed.
                 let (oh, ou, op) = (h.wallets, h.apps, primary_start);
+                if nh != oh || nu != ou {
+                    let next = Holdings {
+                        apps: nu,
+                        wallets: nh,
+                    };
+                    out.holdings.push((k as u32, next));
+                }
                 if nh != oh || nu != ou || prim[k] != op {
                     out.delta.record(oh, nh, ou, nu, op, prim[k]);
                 }
