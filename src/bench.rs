@@ -64,7 +64,8 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
             .unwrap_or(20.0),
     };
     let graph = (4.0 * d * n as f64) as u64 + 8 * (n + 1);
-    // While the graph is built: per-node atomics and row lengths, plus the community sort.
+    // While the graph is built: per-part degree counters (4 bytes per node for each of up to
+    // 4 parts) or the row lengths after them, plus the community sort.
     let build_extra = 16 * n
         + if matches!(sc.graph, GraphSpec::Communities { .. }) {
             16 * n
