@@ -554,14 +554,15 @@ fn consumer_phase(world: &mut World, prm: &Params) -> Vec<ChunkOut> {
                 let (nh, nu) = (cs.new_held, cs.new_used);
                 // Stocks change only through the few consumers whose holdings changed.
                 let (oh, ou, op) = (h.wallets, h.apps, primary_start);
-                if nh != oh || nu != ou {
+                let changed = nh != oh || nu != ou;
+                if changed {
                     let next = Holdings {
                         apps: nu,
                         wallets: nh,
                     };
                     out.holdings.push((k as u32, next));
                 }
-                if nh != oh || nu != ou || prim[k] != op {
+                if changed || prim[k] != op {
                     out.delta.record(oh, nh, ou, nu, op, prim[k]);
                 }
             }
