@@ -50,8 +50,7 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
         } else {
             0
         }
-        // holdings
-        + 10
+        + std::mem::size_of::<crate::engine::state::Holdings>() as u64
         + 1
         + (nw + nc) * 2
         // taste shocks
@@ -64,9 +63,9 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
             .unwrap_or(20.0),
     };
     let graph = (4.0 * d * n as f64) as u64 + 8 * (n + 1);
-    // While the graph is built: per-part degree counters (4 bytes per node for each of up to
-    // 4 parts) or the row lengths after them, plus the community sort.
-    let build_extra = 16 * n
+    // While the graph is built: per-part degree counters, or the row lengths (8 bytes per
+    // node) after them, plus the community sort.
+    let build_extra = (4 * crate::engine::graph::MAX_PARTS as u64).max(8) * n
         + if matches!(sc.graph, GraphSpec::Communities { .. }) {
             16 * n
         } else {

@@ -62,8 +62,9 @@ impl Graph {
     }
 }
 
-/// Most parts `build_csr` splits the edges into (each costs 4 bytes per node).
-const MAX_PARTS: usize = 4;
+/// Most parts `build_csr` splits the edges into (each costs 4 bytes per node while the
+/// graph is built).
+pub const MAX_PARTS: usize = 4;
 
 /// Builds a CSR graph from a deterministic edge source. `emit(chunk, sink)` must emit the
 /// same edges for the same chunk every time it is called.
