@@ -34,6 +34,11 @@ pub enum Purpose {
     Community = 9,
     /// Seeds of runs within a sweep (agent = point, step = replicate).
     RunSeed = 10,
+    /// Checkout draws of a consumer's trip (MODEL.md §2.4): the default's pull, logit wallet
+    /// picks and the habit reconsideration, in that order, each only when the rule needs it.
+    Checkout = 11,
+    /// Priority of a new link in an overflowing inbox (agent = sender << 32 | recipient).
+    InboxPriority = 12,
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -220,7 +220,7 @@ fn check_identities(t: &Tally, step: usize) {
     );
     assert_eq!(
         t.trips,
-        t.outside + t.primary + t.secondary + t.adopted + t.abandoned,
+        t.outside + t.primary + t.default + t.secondary + t.adopted + t.abandoned,
         "step {step}: trips"
     );
     assert_eq!(
@@ -248,7 +248,7 @@ fn check_identities(t: &Tally, step: usize) {
     );
     assert_eq!(
         t.sales.iter().sum::<u64>(),
-        t.primary + t.secondary + t.adopted,
+        t.primary + t.default + t.secondary + t.adopted,
         "step {step}: sales"
     );
 }

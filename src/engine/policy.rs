@@ -1,5 +1,5 @@
-//! Policies as state (MODEL.md §3): link rules, wallet acceptance, token workaround,
-//! commissions and fees, exclusivity. Changed only by scheduled events, at the start of a step.
+//! Policies as state (MODEL.md §3): link rules, wallet acceptance, checkout defaults and the
+//! wallet-habit parameters, token workaround, commissions and fees, exclusivity. Changed only by scheduled events, at the start of a step.
 
 use crate::scenario::{Action, Scenario};
 
@@ -24,7 +24,18 @@ pub struct Policy {
     pub wallet_fee: Vec<f64>,
     /// exclusive(p).
     pub exclusive: Vec<bool>,
+    /// Checkout default d_p per platform (`NO_WALLET`: none).
+    pub default_wallet: Vec<u8>,
+    /// pull_p per platform.
+    pub default_pull: Vec<f64>,
+    /// Probability of reconsidering the primary after paying with another wallet.
+    pub primary_switch: f64,
+    /// Scale λ of the logit wallet choices (0: arg max rules).
+    pub wallet_scale: f64,
 }
+
+/// No checkout default (the value of `Policy::default_wallet` for none).
+pub const NO_DEFAULT: u8 = u8::MAX;
 
 /// Converts yuan to integer fen, rounding to the nearest fen.
 #[inline]
@@ -56,6 +67,14 @@ impl Policy {
             join_cost: sc.platforms.iter().map(|p| p.join_cost).collect(),
             wallet_fee: sc.wallets.iter().map(|w| w.fee).collect(),
             exclusive: sc.platforms.iter().map(|p| p.exclusive).collect(),
+            default_wallet: sc
+                .platforms
+                .iter()
+                .map(|p| p.default_wallet.map_or(NO_DEFAULT, |w| w as u8))
+                .collect(),
+            default_pull: sc.platforms.iter().map(|p| p.default_pull).collect(),
+            primary_switch: sc.revision.primary_switch,
+            wallet_scale: sc.revision.wallet_scale,
         }
     }
 
@@ -107,6 +126,12 @@ impl Policy {
             Action::JoinCost(p, v) => self.join_cost[p] = v,
             Action::WalletFee(w, v) => self.wallet_fee[w] = v,
             Action::Exclusive(p, v) => self.exclusive[p] = v,
+            Action::DefaultWallet(p, w) => {
+                self.default_wallet[p] = w.map_or(NO_DEFAULT, |w| w as u8)
+            }
+            Action::DefaultPull(p, v) => self.default_pull[p] = v,
+            Action::PrimarySwitch(v) => self.primary_switch = v,
+            Action::WalletScale(v) => self.wallet_scale = v,
         }
     }
 

@@ -110,10 +110,13 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
     int("trips", &|t| t.trips as i64);
     int("outside", &|t| t.outside as i64);
     int("primary", &|t| t.primary as i64);
+    int("default", &|t| t.default as i64);
     int("secondary", &|t| t.secondary as i64);
     int("adopted", &|t| t.adopted as i64);
     int("abandoned", &|t| t.abandoned as i64);
-    int("sales", &|t| (t.primary + t.secondary + t.adopted) as i64);
+    int("sales", &|t| {
+        (t.primary + t.default + t.secondary + t.adopted) as i64
+    });
     int("links_shared", &|t| t.recipients as i64);
     int("links_open", &|t| t.delivered_open as i64);
     int("links_blocked", &|t| t.delivered_blocked as i64);
@@ -262,6 +265,15 @@ pub fn table(sc: &Scenario, tallies: &[Tally], n_consumers: u64, n_merchants: u6
                     tallies
                         .iter()
                         .map(|t| yuan(t.pay_platform_wallet[p * nw + w]))
+                        .collect(),
+                ),
+            ));
+            cols.push((
+                format!("pay_count__{}__{}", pl.name, wl.name),
+                Values::Int(
+                    tallies
+                        .iter()
+                        .map(|t| t.pay_platform_wallet_count[p * nw + w] as i64)
                         .collect(),
                 ),
             ));

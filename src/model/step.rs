@@ -9,7 +9,7 @@
 use super::init::{breaks_exclusivity, NO_WALLET};
 use super::tally::Tally;
 use crate::engine::graph::Graph;
-use crate::engine::policy::Policy;
+use crate::engine::policy::{Policy, NO_DEFAULT};
 use crate::engine::rng::{exp_in_place, logistic, unit, KeyBase, Purpose, StepKey, Stream};
 use crate::engine::state::{
     Card, ConsumerStocks, Holdings, Link, Merchants, Tables, World, TASTE_SCALE,
@@ -36,6 +36,8 @@ pub fn taste(z: i16, home: u8, owner: u8, appeal: f64, loyalty: f64, sigma: f64)
 pub enum Checkout {
     /// Paid with the primary wallet.
     Primary(u8),
+    /// Paid with the platform's pre-selected checkout default.
+    Default(u8),
     /// Paid with another held wallet.
     Secondary(u8),
     /// Adopted a wallet and paid with it.
@@ -44,40 +46,169 @@ pub enum Checkout {
     Abandoned,
 }
 
+/// The wallet parameters a checkout reads (MODEL.md §2.4).
+pub struct WalletRules<'a> {
+    /// b_w per wallet.
+    pub convenience: &'a [f64],
+    /// b_w − k_w per wallet.
+    pub net_adoption: &'a [f64],
+    /// k_w per wallet.
+    pub adoption_cost: &'a [f64],
+    /// δ_switch.
+    pub switch_cost: f64,
+    /// λ, the scale of the logit wallet choices (0: the arg max rules).
+    pub scale: f64,
+    /// Probability of reconsidering the primary after paying with another wallet.
+    pub primary_switch: f64,
+}
+
+/// The checkout draws of one consumer in one step, from her stream keyed by (seed,
+/// `Purpose::Checkout`, step, consumer). The stream is seeded only at the first draw, and
+/// only the rules that need a draw make one (the default's pull strictly between 0 and 1, a
+/// logit pick among two or more wallets, a habit reconsideration that is not certain), so a
+/// scenario without defaults, with `primary_switch = 1` and `wallet_scale = 0` draws nothing
+/// and gives the v1 results bit for bit.
+pub struct Draws {
+    key: StepKey,
+    agent: u64,
+    stream: Option<Stream>,
+}
+
+impl Draws {
+    /// The draws of consumer `agent` under this step's checkout key.
+    #[inline]
+    pub fn new(key: StepKey, agent: u64) -> Self {
+        Draws {
+            key,
+            agent,
+            stream: None,
+        }
+    }
+
+    fn uniform(&mut self) -> f64 {
+        let (key, agent) = (self.key, self.agent);
+        self.stream
+            .get_or_insert_with(|| Stream::from_key(key.key(agent)))
+            .uniform()
+    }
+
+    /// True with probability p; draws only when 0 < p < 1.
+    fn bernoulli(&mut self, p: f64) -> bool {
+        p >= 1.0 || (p > 0.0 && self.uniform() < p)
+    }
+}
+
 /// The checkout rule of §2.4, given the utility surplus `gain = U_ij − U_i0` of the chosen
-/// candidate. Returns the outcome and its friction (utility).
+/// candidate, the platform's accepted wallets and its checkout default (`NO_DEFAULT`: none)
+/// with its pull. Returns the outcome and its friction (utility).
 #[inline]
 #[allow(clippy::too_many_arguments)]
 pub fn checkout(
     accepts: u16,
     held: u16,
     primary: u8,
+    default: u8,
+    pull: f64,
     gain: f64,
-    switch_cost: f64,
-    convenience: &[f64],
-    net_adoption: &[f64],
-    adoption_cost: &[f64],
+    rules: &WalletRules,
+    draws: &mut Draws,
 ) -> (Checkout, f64) {
-    if primary != NO_WALLET && accepts & (1 << primary) != 0 {
+    let primary_ok = primary != NO_WALLET && accepts >> primary & 1 == 1;
+    if default != NO_DEFAULT && default != primary && (held & accepts) >> default & 1 == 1 {
+        // Pre-selected and usable: taken unless the consumer moves to her accepted primary.
+        return if !primary_ok || draws.bernoulli(pull) {
+            (Checkout::Default(default), 0.0)
+        } else {
+            (Checkout::Primary(primary), 0.0)
+        };
+    }
+    if primary_ok {
         return (Checkout::Primary(primary), 0.0);
     }
     let usable = held & accepts;
     if usable != 0 {
-        let w = argmax_bits(usable, convenience);
-        return if gain - switch_cost >= 0.0 {
-            (Checkout::Secondary(w), switch_cost)
+        // The friction does not depend on which held wallet is used, so the pick is drawn
+        // only for a completed sale.
+        return if gain - rules.switch_cost >= 0.0 {
+            let w = pick_wallet(usable, rules.convenience, rules.scale, draws);
+            (Checkout::Secondary(w), rules.switch_cost)
         } else {
             (Checkout::Abandoned, 0.0)
         };
     }
     if accepts != 0 {
-        let w = argmax_bits(accepts, net_adoption);
-        let k = adoption_cost[w as usize];
+        // The platform's own sign-up flow offers its default when it has an accepted one.
+        let w = if default != NO_DEFAULT && accepts >> default & 1 == 1 {
+            default
+        } else {
+            pick_wallet(accepts, rules.net_adoption, rules.scale, draws)
+        };
+        let k = rules.adoption_cost[w as usize];
         if gain - k >= 0.0 {
             return (Checkout::Adopted(w), k);
         }
     }
     (Checkout::Abandoned, 0.0)
+}
+
+/// Whether a completed payment with wallet `w` makes it the primary from the next step
+/// (§2.4, habit). `current` is the primary at the start of the step.
+#[inline]
+pub fn becomes_primary(
+    w: u8,
+    current: u8,
+    convenience: &[f64],
+    rules: &WalletRules,
+    draws: &mut Draws,
+) -> bool {
+    if current == NO_WALLET {
+        return true;
+    }
+    if w == current {
+        return false;
+    }
+    let (bw, bp) = (convenience[w as usize], convenience[current as usize]);
+    if rules.scale > 0.0 {
+        draws.bernoulli(rules.primary_switch * logistic((bw - bp) / rules.scale))
+    } else if bw > bp {
+        true
+    } else {
+        bw == bp && draws.bernoulli(rules.primary_switch)
+    }
+}
+
+/// The wallet among the set bits of `bits` with the largest value (ties: lowest index) when
+/// `scale` is 0; otherwise a logit draw with probabilities ∝ exp(value / scale). A single
+/// candidate needs no draw.
+#[inline]
+fn pick_wallet(bits: u16, values: &[f64], scale: f64, draws: &mut Draws) -> u8 {
+    if scale <= 0.0 || bits.count_ones() == 1 {
+        return argmax_bits(bits, values);
+    }
+    // Weights relative to the best value, so that a small scale cannot overflow.
+    let top = values[argmax_bits(bits, values) as usize];
+    let weight = |w: usize| ((values[w] - top) / scale).exp();
+    let mut total = 0.0;
+    let mut b = bits;
+    while b != 0 {
+        let w = b.trailing_zeros() as usize;
+        b &= b - 1;
+        total += weight(w);
+    }
+    let u = draws.uniform() * total;
+    let mut acc = 0.0;
+    let mut b = bits;
+    let mut last = 0u8;
+    while b != 0 {
+        let w = b.trailing_zeros() as usize;
+        b &= b - 1;
+        acc += weight(w);
+        last = w as u8;
+        if u < acc {
+            return last;
+        }
+    }
+    last
 }
 
 /// Index of the set bit with the largest value; ties go to the lowest index.
@@ -134,7 +265,7 @@ struct ChunkOut {
     holdings: Vec<(u32, Holdings)>,
     /// (merchant × platform index, realised margin) of each sale; grouped by part of the
     /// margin window (`MARGIN_PARTS`) at the end of the chunk.
-    sales: Vec<(u32, i64)>,
+    sales: Vec<(u64, i64)>,
     /// Where each part's sales start in `sales`, and the end.
     sale_parts: [u32; MARGIN_PARTS + 1],
 }
@@ -216,6 +347,7 @@ struct Params {
     trip_key: StepKey,
     revision_key: StepKey,
     share_key: StepKey,
+    checkout_key: StepKey,
     t: u32,
     nw: usize,
     nc: usize,
@@ -273,6 +405,7 @@ pub fn step(world: &mut World) -> Tally {
         trip_key: KeyBase::new(world.seed, Purpose::Trip).at(t as u64),
         revision_key: KeyBase::new(world.seed, Purpose::ConsumerRevision).at(t as u64),
         share_key: KeyBase::new(world.seed, Purpose::Share).at(t as u64),
+        checkout_key: KeyBase::new(world.seed, Purpose::Checkout).at(t as u64),
         t,
         nw,
         nc,
@@ -311,8 +444,11 @@ pub fn step(world: &mut World) -> Tally {
     // Independent: the serial parts of one overlap the other.
     let margins = &mut world.merchants.window_margin;
     let cap = sc.links.inbox_capacity as usize;
-    let ((), (inbox, links)) =
-        rayon::join(|| add_margins(margins, &outs), || merge_inbox(&outs, cap));
+    let priority = KeyBase::new(world.seed, Purpose::InboxPriority).at(t as u64);
+    let ((), (inbox, links)) = rayon::join(
+        || add_margins(margins, &outs),
+        || merge_inbox(&outs, cap, priority),
+    );
     world.inbox = inbox;
     links.add_to(&mut tally);
     world
@@ -847,20 +983,34 @@ impl ConsumerStep<'_> {
         let prm = self.prm;
         let tb = self.tables;
         let p = c.platform as usize;
+        let policy = self.policy;
+        let rules = WalletRules {
+            convenience: &tb.convenience,
+            net_adoption: &tb.net_adoption,
+            adoption_cost: &tb.adoption_cost,
+            switch_cost: prm.switch_cost,
+            scale: policy.wallet_scale,
+            primary_switch: policy.primary_switch,
+        };
+        let mut draws = Draws::new(prm.checkout_key, self.i as u64);
         let (outcome, friction) = checkout(
-            self.policy.accepts[p],
+            policy.accepts[p],
             self.held,
             *self.primary,
+            policy.default_wallet[p],
+            policy.default_pull[p],
             gain,
-            prm.switch_cost,
-            &tb.convenience,
-            &tb.net_adoption,
-            &tb.adoption_cost,
+            &rules,
+            &mut draws,
         );
         let tl = &mut self.out.tally;
         let w = match outcome {
             Checkout::Primary(w) => {
                 tl.primary += 1;
+                w
+            }
+            Checkout::Default(w) => {
+                tl.default += 1;
                 w
             }
             Checkout::Secondary(w) => {
@@ -888,11 +1038,12 @@ impl ConsumerStep<'_> {
         let ci = tb.commerce_idx[p] as usize;
         self.out
             .sales
-            .push(((m * prm.nc + ci) as u32, revenue - cost));
+            .push((margin_index(m, prm.nc, ci), revenue - cost));
         let owner = tb.owner[p] as usize;
         tl.pay_count[wi] += 1;
         tl.pay_value[wi] += price;
         tl.pay_platform_wallet[p * prm.nw + wi] += price;
+        tl.pay_platform_wallet_count[p * prm.nw + wi] += 1;
         tl.gmv[p] += price;
         tl.sales[p] += 1;
         tl.commission[owner] += commission;
@@ -913,8 +1064,7 @@ impl ConsumerStep<'_> {
             }
         }
         // State for t+1.
-        let cur = *self.primary;
-        if cur == NO_WALLET || tb.convenience[wi] >= tb.convenience[cur as usize] {
+        if becomes_primary(w, *self.primary, &tb.convenience, &rules, &mut draws) {
             *self.primary = w;
         }
         self.w_last[wi] = prm.t as u16;
@@ -1112,6 +1262,15 @@ fn keep_links(links: &[Link], prm: &Params, out: &mut ChunkOut) {
     }
 }
 
+/// Position of (merchant `m`, commerce platform `ci`) in the merchants' margin window of
+/// `nc` commerce platforms. A u64, so that it cannot wrap for any merchant count the engine
+/// accepts (a u32 wrapped once merchants × commerce platforms passed 2³²; the pair takes
+/// 16 bytes either way).
+#[inline]
+fn margin_index(m: usize, nc: usize, ci: usize) -> u64 {
+    m as u64 * nc as u64 + ci as u64
+}
+
 /// Length of each of the `MARGIN_PARTS` parts of a margin window of `len` entries.
 fn margin_part(len: usize) -> usize {
     len.div_ceil(MARGIN_PARTS).max(1)
@@ -1137,9 +1296,10 @@ fn add_margins(margins: &mut [i64], outs: &[ChunkOut]) {
 }
 
 /// Builds the next inbox, one list per chunk of consumers (merged in parallel): links kept
-/// from before come first, then new links by (sender, sequence), up to the capacity; the
-/// rest overflow (§2.6).
-fn merge_inbox(outs: &[ChunkOut], cap: usize) -> (Vec<Vec<Link>>, Delivered) {
+/// from before come first, then new links in sending order up to the capacity, or, when more
+/// arrive than fit, those of smallest keyed priority (`overflow_keep`); the rest overflow
+/// (§2.6).
+fn merge_inbox(outs: &[ChunkOut], cap: usize, priority: StepKey) -> (Vec<Vec<Link>>, Delivered) {
     // New links are bucketed by the chunk of their recipient (a counting sort; the chunks'
     // outboxes are in sender order, and the scatter keeps that order), then each bucket is
     // sorted by recipient, stably, in parallel.
@@ -1182,7 +1342,7 @@ fn merge_inbox(outs: &[ChunkOut], cap: usize) -> (Vec<Vec<Link>>, Delivered) {
         .map(|(o, bucket)| {
             // Stable: within a recipient the order stays (sender, seq), the order sent in.
             bucket.sort_by_key(|l| l.recipient);
-            merge_chunk(&o.retained, bucket, cap)
+            merge_chunk(&o.retained, bucket, cap, priority)
         })
         .collect();
     let inbox = merged
@@ -1216,8 +1376,14 @@ impl Delivered {
 }
 
 /// Merges one chunk's kept links with its new ones (both sorted by recipient); returns the
-/// inbox and the counts delivered open, delivered blocked and overflowing.
-fn merge_chunk(retained: &[Link], fresh: &[Link], cap: usize) -> (Vec<Link>, [u64; 3]) {
+/// inbox and the counts delivered open, delivered blocked and overflowing. `priority` is the
+/// step's key for the overflow order (§2.6).
+fn merge_chunk(
+    retained: &[Link],
+    fresh: &[Link],
+    cap: usize,
+    priority: StepKey,
+) -> (Vec<Link>, [u64; 3]) {
     let mut counts = [0u64; 3];
     let mut out = Vec::with_capacity(retained.len() + fresh.len());
     let (mut a, mut b) = (0, 0);
@@ -1231,18 +1397,52 @@ fn merge_chunk(retained: &[Link], fresh: &[Link], cap: usize) -> (Vec<Link>, [u6
             a += 1;
             n += 1;
         }
+        let b0 = b;
         while b < fresh.len() && fresh[b].recipient == r {
-            if n < cap {
-                out.push(fresh[b]);
-                n += 1;
-                counts[fresh[b].blocked as usize] += 1;
-            } else {
-                counts[2] += 1;
-            }
             b += 1;
+        }
+        let new = &fresh[b0..b];
+        let room = cap.saturating_sub(n);
+        if new.len() <= room {
+            for l in new {
+                out.push(*l);
+                counts[l.blocked as usize] += 1;
+            }
+        } else {
+            // Overflow: the links that fit are those of smallest keyed priority, so that no
+            // group of sender ids is favoured; they keep the order they were sent in.
+            let keep = overflow_keep(new, room, priority);
+            for (l, &kept) in new.iter().zip(&keep) {
+                if kept {
+                    out.push(*l);
+                    counts[l.blocked as usize] += 1;
+                } else {
+                    counts[2] += 1;
+                }
+            }
         }
     }
     (out, counts)
+}
+
+/// Which of one recipient's new links (in sending order) fit in `room` places: those with the
+/// smallest priority drawn from the stream keyed by (seed, `Purpose::InboxPriority`, step,
+/// sender, recipient); ties by sender id, then sequence (§2.6).
+fn overflow_keep(new: &[Link], room: usize, priority: StepKey) -> Vec<bool> {
+    let mut order: Vec<(u64, u32, u8, usize)> = new
+        .iter()
+        .enumerate()
+        .map(|(k, l)| {
+            let agent = (l.sender as u64) << 32 | l.recipient as u64;
+            (priority.key(agent), l.sender, l.seq, k)
+        })
+        .collect();
+    order.sort_unstable();
+    let mut keep = vec![false; new.len()];
+    for &(_, _, _, k) in order.iter().take(room) {
+        keep[k] = true;
+    }
+    keep
 }
 
 /// Whether exclusivity allows a listing set (re-exported for merchants).
@@ -1261,43 +1461,185 @@ mod tests {
         B.iter().zip(K).map(|(b, k)| b - k).collect()
     }
 
+    fn rules<'a>(n: &'a [f64], scale: f64, switch: f64) -> WalletRules<'a> {
+        WalletRules {
+            convenience: &B,
+            net_adoption: n,
+            adoption_cost: &K,
+            switch_cost: 0.3,
+            scale,
+            primary_switch: switch,
+        }
+    }
+
+    fn draws(agent: u64) -> Draws {
+        Draws::new(KeyBase::new(3, Purpose::Checkout).at(0), agent)
+    }
+
     #[test]
     fn checkout_rules() {
         let n = net();
+        let r = rules(&n, 0.0, 1.0);
+        let co = |accepts, held, primary, gain| {
+            let mut d = draws(0);
+            let out = checkout(accepts, held, primary, NO_DEFAULT, 1.0, gain, &r, &mut d);
+            assert!(d.stream.is_none(), "the v1 rules draw nothing");
+            out
+        };
         // Primary accepted.
-        assert_eq!(
-            checkout(0b0001, 0b0001, 0, 5.0, 0.3, &B, &n, &K),
-            (Checkout::Primary(0), 0.0)
-        );
+        assert_eq!(co(0b0001, 0b0001, 0, 5.0), (Checkout::Primary(0), 0.0));
         // Primary not accepted, held bank card accepted: secondary with switch cost.
+        assert_eq!(co(0b1010, 0b1001, 0, 5.0), (Checkout::Secondary(3), 0.3));
+        // ... but not worth the switch.
+        assert_eq!(co(0b1010, 0b1001, 0, 0.2).0, Checkout::Abandoned);
+        // Nothing held is accepted: adopt the best b − k (bank card: −1.5 beats −1.8).
+        assert_eq!(co(0b1010, 0b0001, 0, 5.0), (Checkout::Adopted(3), 1.0));
+        assert_eq!(co(0b0010, 0b0001, 0, 1.5).0, Checkout::Abandoned);
+        // Nothing accepted at all.
+        assert_eq!(co(0, 0b1111, 0, 50.0).0, Checkout::Abandoned);
+        // Ties in convenience go to the lowest index.
+        assert_eq!(co(0b0011, 0b0011, NO_WALLET, 5.0).0, Checkout::Secondary(0));
+    }
+
+    #[test]
+    fn checkout_default_rules() {
+        let n = net();
+        let r = rules(&n, 0.0, 1.0);
+        let co = |accepts, held, primary, default, pull, gain| {
+            checkout(
+                accepts,
+                held,
+                primary,
+                default,
+                pull,
+                gain,
+                &r,
+                &mut draws(1),
+            )
+        };
+        // Held and accepted default, primary not accepted: the default, without friction.
         assert_eq!(
-            checkout(0b1010, 0b1001, 0, 5.0, 0.3, &B, &n, &K),
+            co(0b0101, 0b0011, 1, 0, 0.0, 5.0),
+            (Checkout::Default(0), 0.0)
+        );
+        // Primary accepted: the pull decides; 1 always takes the default, 0 never.
+        assert_eq!(co(0b0011, 0b0011, 1, 0, 1.0, 5.0).0, Checkout::Default(0));
+        assert_eq!(co(0b0011, 0b0011, 1, 0, 0.0, 5.0).0, Checkout::Primary(1));
+        // The default is the primary: an ordinary primary payment.
+        assert_eq!(co(0b0011, 0b0011, 0, 0, 1.0, 5.0).0, Checkout::Primary(0));
+        // Default not held: the usual rules (secondary with the bank card here).
+        assert_eq!(
+            co(0b1001, 0b1010, 1, 0, 1.0, 5.0),
             (Checkout::Secondary(3), 0.3)
         );
-        // ... but not worth the switch.
+        // Nothing held accepted: the sign-up flow offers the default even though the bank
+        // card has the better b − k.
         assert_eq!(
-            checkout(0b1010, 0b1001, 0, 0.2, 0.3, &B, &n, &K).0,
-            Checkout::Abandoned
+            co(0b1010, 0b0001, 0, 1, 1.0, 5.0),
+            (Checkout::Adopted(1), 2.0)
         );
-        // Nothing held is accepted: adopt the best b − k (bank card: −1.5 beats −1.8).
+        assert_eq!(co(0b1010, 0b0001, 0, 1, 1.0, 1.5).0, Checkout::Abandoned);
+        // A default that is not accepted is ignored.
         assert_eq!(
-            checkout(0b1010, 0b0001, 0, 5.0, 0.3, &B, &n, &K),
+            co(0b1000, 0b0001, 0, 1, 1.0, 5.0),
             (Checkout::Adopted(3), 1.0)
         );
-        assert_eq!(
-            checkout(0b0010, 0b0001, 0, 1.5, 0.3, &B, &n, &K).0,
-            Checkout::Abandoned
-        );
-        // Nothing accepted at all.
-        assert_eq!(
-            checkout(0, 0b1111, 0, 50.0, 0.3, &B, &n, &K).0,
-            Checkout::Abandoned
-        );
-        // Ties in convenience go to the lowest index.
-        assert_eq!(
-            checkout(0b0011, 0b0011, NO_WALLET, 5.0, 0.3, &B, &n, &K).0,
-            Checkout::Secondary(0)
-        );
+    }
+
+    /// Binomial tolerance: |p̂ − p| below 4.5 standard errors of n draws.
+    fn near(hits: u64, n: u64, p: f64) -> bool {
+        let ph = hits as f64 / n as f64;
+        (ph - p).abs() <= 4.5 * (p * (1.0 - p) / n as f64).sqrt() + 1e-12
+    }
+
+    #[test]
+    fn logit_wallet_picks_and_habit_follow_their_probabilities() {
+        let n_draws = 40_000u64;
+        let b = [0.3, 0.1, -0.2, 0.0];
+        let k = [1.0, 0.5, 0.2, 2.0];
+        let net: Vec<f64> = b.iter().zip(k).map(|(b, k)| b - k).collect();
+        let lambda = 0.25;
+        let r = WalletRules {
+            convenience: &b,
+            net_adoption: &net,
+            adoption_cost: &k,
+            switch_cost: 0.0,
+            scale: lambda,
+            primary_switch: 0.6,
+        };
+        let shares = |v: &[f64], bits: u16| -> Vec<f64> {
+            let e: Vec<f64> = (0..4)
+                .map(|w| {
+                    if bits >> w & 1 == 1 {
+                        (v[w] / lambda).exp()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let t: f64 = e.iter().sum();
+            e.iter().map(|x| x / t).collect()
+        };
+        // Secondary: held wallets 0, 1, 2 accepted, primary 3 not accepted.
+        let mut sec = [0u64; 4];
+        let mut adopt = [0u64; 4];
+        for a in 0..n_draws {
+            match checkout(0b0111, 0b1111, 3, NO_DEFAULT, 1.0, 9.0, &r, &mut draws(a)).0 {
+                Checkout::Secondary(w) => sec[w as usize] += 1,
+                o => panic!("{o:?}"),
+            }
+            match checkout(0b0111, 0b1000, 3, NO_DEFAULT, 1.0, 9.0, &r, &mut draws(a)).0 {
+                Checkout::Adopted(w) => adopt[w as usize] += 1,
+                o => panic!("{o:?}"),
+            }
+        }
+        let (ps, pa) = (shares(&b, 0b0111), shares(&net, 0b0111));
+        for w in 0..4 {
+            assert!(
+                near(sec[w], n_draws, ps[w]),
+                "secondary {w}: {sec:?} vs {ps:?}"
+            );
+            assert!(
+                near(adopt[w], n_draws, pa[w]),
+                "adoption {w}: {adopt:?} vs {pa:?}"
+            );
+        }
+        // Habit: switching from wallet 1 to 0 with probability s · logistic(Δ/λ).
+        let p = 0.6 * logistic((b[0] - b[1]) / lambda);
+        let hits = (0..n_draws)
+            .filter(|&a| becomes_primary(0, 1, &b, &r, &mut draws(a)))
+            .count() as u64;
+        assert!(near(hits, n_draws, p), "{hits} vs {p}");
+        // λ = 0: a strictly better wallet always switches, a worse one never, a tie with
+        // probability s; with no primary the payer's wallet is always taken.
+        let r0 = WalletRules { scale: 0.0, ..r };
+        let eq = [0.2, 0.2, 0.0, 0.0];
+        assert!(becomes_primary(0, 1, &b, &r0, &mut draws(0)));
+        assert!(!becomes_primary(1, 0, &b, &r0, &mut draws(0)));
+        assert!(becomes_primary(1, NO_WALLET, &b, &r0, &mut draws(0)));
+        let hits = (0..n_draws)
+            .filter(|&a| becomes_primary(0, 1, &eq, &r0, &mut draws(a)))
+            .count() as u64;
+        assert!(near(hits, n_draws, 0.6), "tie: {hits}");
+        let never = WalletRules {
+            primary_switch: 0.0,
+            ..r0
+        };
+        assert!((0..1000).all(|a| !becomes_primary(0, 1, &eq, &never, &mut draws(a))));
+    }
+
+    #[test]
+    fn margin_index_does_not_wrap_at_the_type_boundary() {
+        // The largest merchant count accepted (2³² − 2) with 64 commerce platforms.
+        let m = u32::MAX as usize - 2;
+        let k = margin_index(m, 64, 63);
+        assert_eq!(k, (u32::MAX as u64 - 2) * 64 + 63);
+        assert!(k > u32::MAX as u64);
+        // Distinct pairs keep distinct positions across the old u32 boundary.
+        let below = margin_index((1 << 26) - 1, 64, 63);
+        let above = margin_index(1 << 26, 64, 0);
+        assert_eq!(above, below + 1);
+        assert_eq!(above, 1 << 32);
     }
 
     /// The direct sampling of `choose` against brute force: one Gumbel per alternative and
@@ -1382,13 +1724,50 @@ mod tests {
             l(1, 5, 0, false),
             l(2, 5, 1, false),
         ];
-        let (out, [open, blocked, overflow]) = merge_chunk(&retained, &fresh, 3);
-        assert_eq!((open, blocked, overflow), (2, 1, 2));
+        let key = KeyBase::new(1, Purpose::InboxPriority).at(0);
+        let (out, [open, blocked, overflow]) = merge_chunk(&retained, &fresh, 3, key);
+        // Recipient 0 and 2 take their one link each; recipient 1 has room for one of three.
+        assert_eq!(open + blocked, 3);
+        assert_eq!(overflow, 2);
         let r1: Vec<(u32, u8)> = out
             .iter()
             .filter(|x| x.recipient == 1)
             .map(|x| (x.sender, x.seq))
             .collect();
-        assert_eq!(r1, vec![(9, 0), (8, 0), (3, 0)]);
+        assert_eq!(&r1[..2], &[(9, 0), (8, 0)]);
+        assert_eq!(r1.len(), 3);
+        // The one that fits is the one of smallest priority.
+        let new = &fresh[1..4];
+        let keep = overflow_keep(new, 1, key);
+        let kept: Vec<_> = new.iter().zip(&keep).filter(|x| *x.1).collect();
+        assert_eq!(kept.len(), 1);
+        assert_eq!((kept[0].0.sender, kept[0].0.seq), r1[2]);
+        assert_eq!(out.iter().filter(|x| x.recipient != 1).count(), 2);
+    }
+
+    /// The overflow order favours no group of sender ids: with low-id and high-id senders
+    /// competing for one place, each wins half the time (binomial tolerance), where the
+    /// smallest-sender-id rule gave every place to the low ids.
+    #[test]
+    fn inbox_overflow_favours_no_sender_ids() {
+        let l = |r, s| Link {
+            recipient: r,
+            sender: s,
+            merchant: 0,
+            arrived: 1,
+            seq: 0,
+            platform: 0,
+            social: 0,
+            blocked: false,
+        };
+        let n = 20_000u32;
+        let fresh: Vec<Link> = (0..n)
+            .flat_map(|r| [l(r, 10 + r % 7), l(r, 1_000_000 + r)])
+            .collect();
+        let key = KeyBase::new(5, Purpose::InboxPriority).at(3);
+        let (out, [open, _, overflow]) = merge_chunk(&[], &fresh, 1, key);
+        assert_eq!((open, overflow), (n as u64, n as u64));
+        let low = out.iter().filter(|x| x.sender < 1_000_000).count() as u64;
+        assert!(near(low, n as u64, 0.5), "low ids kept {low} of {n}");
     }
 }

@@ -13,6 +13,8 @@ pub struct Tally {
     pub outside: u64,
     /// Paid with the primary wallet.
     pub primary: u64,
+    /// Paid with the platform's checkout default.
+    pub default: u64,
     /// Paid with another held wallet.
     pub secondary: u64,
     /// Adopted a wallet at checkout.
@@ -25,6 +27,8 @@ pub struct Tally {
     pub pay_value: Vec<i64>,
     /// Payment value per platform × wallet (fen), `platform * n_wallets + wallet`.
     pub pay_platform_wallet: Vec<i64>,
+    /// Payments per platform × wallet, indexed like `pay_platform_wallet`.
+    pub pay_platform_wallet_count: Vec<u64>,
     /// GMV per platform (fen).
     pub gmv: Vec<i64>,
     /// Sales count per platform.
@@ -96,6 +100,7 @@ impl Tally {
             pay_count: vec![0; nw],
             pay_value: vec![0; nw],
             pay_platform_wallet: vec![0; np * nw],
+            pay_platform_wallet_count: vec![0; np * nw],
             gmv: vec![0; np],
             sales: vec![0; np],
             commission: vec![0; ne],
@@ -116,12 +121,17 @@ impl Tally {
         self.trips += o.trips;
         self.outside += o.outside;
         self.primary += o.primary;
+        self.default += o.default;
         self.secondary += o.secondary;
         self.adopted += o.adopted;
         self.abandoned += o.abandoned;
         addv(&mut self.pay_count, &o.pay_count);
         addv(&mut self.pay_value, &o.pay_value);
         addv(&mut self.pay_platform_wallet, &o.pay_platform_wallet);
+        addv(
+            &mut self.pay_platform_wallet_count,
+            &o.pay_platform_wallet_count,
+        );
         addv(&mut self.gmv, &o.gmv);
         addv(&mut self.sales, &o.sales);
         self.gmv_cross += o.gmv_cross;

@@ -42,6 +42,10 @@ pub struct PlatformSpec {
     pub exclusive: bool,
     /// Accepted wallets at start (bitset over wallet indices).
     pub accepts: u16,
+    /// Checkout default wallet d_p at start (MODEL.md §2.4), if any.
+    pub default_wallet: Option<usize>,
+    /// The default's pull at start, pull_p ∈ [0, 1].
+    pub default_pull: f64,
 }
 
 /// A checked wallet.
@@ -126,6 +130,14 @@ pub enum Action {
     WalletFee(usize, f64),
     /// Set a platform's exclusivity.
     Exclusive(usize, bool),
+    /// Set (`Some`) or clear (`None`, a "choice screen") a platform's checkout default.
+    DefaultWallet(usize, Option<usize>),
+    /// Set a platform's default pull.
+    DefaultPull(usize, f64),
+    /// Set the habit parameter `primary_switch`.
+    PrimarySwitch(f64),
+    /// Set the wallet logit scale `wallet_scale`.
+    WalletScale(f64),
 }
 
 /// A scheduled, checked event.

@@ -37,6 +37,8 @@ pub fn default_platforms() -> Vec<Platform> {
                 reach,
                 exclusive: false,
                 accepts: None,
+                default_wallet: None,
+                default_pull: 1.0,
             }
         };
     vec![
@@ -291,6 +293,8 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
     ck.finite("revision.gamma_wallet", r.gamma_wallet);
     ck.finite("revision.gamma_app", r.gamma_app);
     ck.nonneg("revision.switch_cost", r.switch_cost);
+    ck.prob("revision.primary_switch", r.primary_switch);
+    ck.nonneg("revision.wallet_scale", r.wallet_scale);
 
     let p = &f.policy;
     ck.prob("policy.tau", p.tau);
@@ -452,6 +456,33 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                     }),
             },
         };
+        ck.prob(&key("default_pull"), pl.default_pull);
+        let default_wallet = match pl.default_wallet.as_deref() {
+            None | Some("none") => None,
+            Some(wname) => {
+                let wi = ck.lookup(&key("default_wallet"), "wallet", wname, &wal_names);
+                if !commerce {
+                    ck.push(
+                        key("default_wallet"),
+                        format!("`{}` has no commerce role, so it has no checkout", pl.name),
+                        Some("set default_wallet on a commerce platform only".into()),
+                    );
+                } else if let Some(w) = wi.filter(|&w| accepts >> w & 1 == 0) {
+                    ck.push(
+                        key("default_wallet"),
+                        format!(
+                            "`{wname}` is not accepted by `{}` at the start, so it could not be pre-selected",
+                            pl.name
+                        ),
+                        Some(format!(
+                            "add `{}` to `accepts`, or set the default with a `default_wallet` event when it is accepted",
+                            wal_names[w]
+                        )),
+                    );
+                }
+                wi
+            }
+        };
         platforms.push(PlatformSpec {
             name: pl.name.clone(),
             owner,
@@ -464,6 +495,8 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             reach: pl.reach,
             exclusive: pl.exclusive,
             accepts,
+            default_wallet,
+            default_pull: pl.default_pull,
         });
     }
     if !["house", "interoperable"].contains(&p.wallets.as_str()) {
@@ -998,7 +1031,7 @@ fn link_action(
     })
 }
 
-const EVENT_KINDS: [&str; 10] = [
+const EVENT_KINDS: [&str; 14] = [
     "link",
     "accept",
     "reject",
@@ -1009,6 +1042,10 @@ const EVENT_KINDS: [&str; 10] = [
     "join_cost",
     "wallet_fee",
     "exclusive",
+    "default_wallet",
+    "default_pull",
+    "primary_switch",
+    "wallet_scale",
 ];
 
 #[allow(clippy::too_many_arguments)]
@@ -1129,6 +1166,38 @@ fn event_action(
             let p = platform(ck, true);
             let v = value(ck)?;
             Some(Action::Exclusive(p?, v != 0.0))
+        }
+        "default_wallet" => {
+            let p = platform(ck, true);
+            let w = match ev.wallet.as_deref() {
+                Some("none") => Some(None),
+                Some(_) => wallet(ck).map(Some),
+                None => {
+                    ck.push(
+                        key("wallet"),
+                        "missing; a `default_wallet` event needs a wallet, or `\"none\"` to clear the default",
+                        None,
+                    );
+                    None
+                }
+            };
+            Some(Action::DefaultWallet(p?, w?))
+        }
+        "default_pull" => {
+            let p = platform(ck, true);
+            let v = value(ck)?;
+            ck.prob(&key("value"), v);
+            Some(Action::DefaultPull(p?, v))
+        }
+        "primary_switch" => {
+            let v = value(ck)?;
+            ck.prob(&key("value"), v);
+            Some(Action::PrimarySwitch(v))
+        }
+        "wallet_scale" => {
+            let v = value(ck)?;
+            ck.nonneg(&key("value"), v);
+            Some(Action::WalletScale(v))
         }
         other => {
             ck.push(

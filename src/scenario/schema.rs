@@ -236,6 +236,12 @@ pub struct Revision {
     pub switch_cost: f64,
     /// Steps without use after which a wallet or app is dropped, D_drop (0: never).
     pub drop_after: u32,
+    /// Probability of reconsidering the primary wallet after paying with another one
+    /// (wallet habit, MODEL.md §2.4); 1 with `wallet_scale = 0` is the v1 rule.
+    pub primary_switch: f64,
+    /// Scale λ of the logit wallet choices (secondary pick, adoption pick, primary
+    /// reconsideration); 0 keeps the arg max rules.
+    pub wallet_scale: f64,
 }
 
 impl Default for Revision {
@@ -246,6 +252,8 @@ impl Default for Revision {
             gamma_app: 2.0,
             switch_cost: 0.3,
             drop_after: 90,
+            primary_switch: 1.0,
+            wallet_scale: 0.0,
         }
     }
 }
@@ -354,6 +362,12 @@ pub struct Platform {
     /// Accepted wallets; default from the `policy.wallets` preset.
     #[serde(default)]
     pub accepts: Option<Vec<String>>,
+    /// Checkout default wallet d_p (a wallet name, or `"none"`); commerce platforms only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_wallet: Option<String>,
+    /// The default's pull, pull_p ∈ [0, 1].
+    #[serde(default = "one")]
+    pub default_pull: f64,
 }
 
 fn one() -> f64 {
