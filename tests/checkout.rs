@@ -417,3 +417,111 @@ fn no_default_and_v1_habit_draw_nothing_extra() {
     let habit = format!("{base}[revision]\nprimary_switch = 0.5\n");
     assert_ne!(a, bits(&run(&scenario(&habit), 13)));
 }
+
+/// The v2 keys are checked like every other key: file, line, key, expectation, suggestion.
+#[test]
+fn bad_v2_keys_are_reported_with_line_key_and_help() {
+    let platform = |extra: &str| {
+        format!(
+            "[[platforms]]\nname = \"shop\"\nowner = \"ali\"\nroles = [\"commerce\"]\n{extra}\n\
+             [[platforms]]\nname = \"chat\"\nowner = \"ali\"\nroles = [\"social\"]\nreach = 1.0\n\
+             [[ecosystems]]\nname = \"ali\"\npopulation_share = 0.5\n\
+             [[ecosystems]]\nname = \"tencent\"\npopulation_share = 0.3\n\
+             [[ecosystems]]\nname = \"bytedance\"\npopulation_share = 0.2\n"
+        )
+    };
+    let cases: Vec<(String, &str, &[&str], Option<&str>)> = vec![
+        (
+            platform("default_wallet = \"alipy\""),
+            "test.toml:5: key `platforms[0].default_wallet`",
+            &["unknown wallet `alipy`"],
+            Some("alipay"),
+        ),
+        (
+            platform("default_wallet = \"wechat_pay\""),
+            "test.toml:5: key `platforms[0].default_wallet`",
+            &["`wechat_pay` is not accepted by `shop`"],
+            Some("add `wechat_pay` to `accepts`"),
+        ),
+        (
+            platform("default_pull = 1.5"),
+            "test.toml:5: key `platforms[0].default_pull`",
+            &["1.5 is not a probability"],
+            None,
+        ),
+        (
+            "[revision]\nwallet_scale = -0.1\n".into(),
+            "test.toml:2: key `revision.wallet_scale`",
+            &["expected a number ≥ 0"],
+            None,
+        ),
+        (
+            "[revision]\nprimary_switch = 2\n".into(),
+            "test.toml:2: key `revision.primary_switch`",
+            &["not a probability"],
+            None,
+        ),
+        (
+            "[[events]]\nstep = 1\nkind = \"default_wallet\"\nplatform = \"taobao\"\n".into(),
+            "test.toml:1: key `events[0].wallet`",
+            &["`\"none\"` to clear the default"],
+            None,
+        ),
+        (
+            "[[events]]\nstep = 1\nkind = \"default_wallet\"\nplatform = \"weibo\"\nwallet = \"none\"\n"
+                .into(),
+            "test.toml:4: key `events[0].platform`",
+            &["`weibo` is not a commerce platform"],
+            None,
+        ),
+        (
+            "[[events]]\nstep = 1\nkind = \"default_pul\"\nplatform = \"taobao\"\nvalue = 0.5\n"
+                .into(),
+            "test.toml:3: key `events[0].kind`",
+            &["unknown event kind `default_pul`"],
+            Some("default_pull"),
+        ),
+    ];
+    for (text, head, expect, help) in cases {
+        let err =
+            match gardengate::scenario::from_text(&text, "test.toml", std::path::Path::new(".")) {
+                Ok(_) => panic!("expected an error for:\n{text}"),
+                Err(e) => e.to_string(),
+            };
+        let lines: Vec<&str> = err.lines().collect();
+        let ok = lines.iter().enumerate().any(|(i, l)| {
+            l.trim_start().starts_with(head)
+                && expect.iter().all(|x| l.contains(x))
+                && help.is_none_or(|h| {
+                    lines
+                        .get(i + 1)
+                        .is_some_and(|n| n.contains("help:") && n.contains(h))
+                })
+        });
+        assert!(ok, "wanted `{head}` {expect:?} {help:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn v2_parameters_are_sweepable() {
+    let text = "steps = 5\n[consumers]\ncount = 500\n[[sweep.param]]\npath = \"platforms.taobao.default_pull\"\nvalues = [0.2, 0.7]\n[[sweep.param]]\npath = \"revision.wallet_scale\"\nvalues = [0.0, 0.1]\n[[sweep.param]]\npath = \"platforms.tmall.default_wallet\"\nvalues = [\"alipay\", \"none\"]\n";
+    let plan = gardengate::scenario::from_text(text, "test.toml", std::path::Path::new("."))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.points.len(), 8);
+    let taobao = 0;
+    let tmall = 1;
+    let got: Vec<(f64, f64, Option<usize>)> = plan
+        .points
+        .iter()
+        .map(|p| {
+            let s = &p.scenario;
+            (
+                s.platforms[taobao].default_pull,
+                s.revision.wallet_scale,
+                s.platforms[tmall].default_wallet,
+            )
+        })
+        .collect();
+    assert!(got.contains(&(0.7, 0.1, None)));
+    assert!(got.contains(&(0.2, 0.0, Some(0))));
+}
