@@ -8,11 +8,12 @@
 # over the last 30 days of 2024 (mean ± 95% CI over replicates) and the gap between the two b.
 #
 #   scripts/continuity.sh [REPLICATES] [CONSUMERS]     (defaults: 4 replicates, 100000)
+#   BIN=path/to/gardengate scripts/continuity.sh ...   (another binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps=${1:-4}
 consumers=${2:-100000}
-bin=target/release/gardengate
+bin=${BIN:-target/release/gardengate}
 [ -x "$bin" ] || cargo build --release --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
