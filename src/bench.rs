@@ -212,8 +212,13 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
     file.steps = a.steps;
     file.events.retain(|e| e.step.is_none_or(|s| s < a.steps));
     file.sweep = None;
-    let sc = scenario::resolve::resolve(&file, std::path::Path::new("."))
-        .map_err(|p| crate::command::bad_input(format!("{:?}", p.first().map(|x| &x.message))))?;
+    let sc = scenario::resolve::resolve(&file, std::path::Path::new(".")).map_err(|ps| {
+        let lines: Vec<String> = ps
+            .iter()
+            .map(|p| format!("key `{}`: {}", p.key, p.message))
+            .collect();
+        crate::command::bad_input(format!("bench scenario: {}", lines.join("\n  ")))
+    })?;
     check_fits(&sc)?;
     let pool = experiment::thread_pool(crate::command::threads_from(a.threads))?;
     let threads = pool.current_num_threads();
