@@ -473,3 +473,59 @@ fn a_locked_folder_is_refused_naming_the_holder_and_shards_start_together() {
     let o = gg(&["merge", s(&out), "--no-charts"]);
     assert!(o.status.success(), "{}", err(&o));
 }
+
+fn problems(text: &str) -> String {
+    match gardengate::scenario::from_text(text, "x.toml", Path::new(".")) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
+// Items 2, 3 and 14: narrowed and extreme values are refused at resolve time, on their key,
+// also when a sweep sets them.
+#[test]
+fn narrowing_and_extreme_values_are_refused_on_their_key() {
+    for (text, key) in [
+        ("[merchants]\nprice_median = 42949682.96\nprice_log_sd = 0.0\n", "merchants.price_median"),
+        ("[merchants]\nprice_median = 10000000.0\n", "merchants.price_median"),
+        ("[links]\ninbox_ttl = 4294967295\n", "links.inbox_ttl"),
+        ("days_per_step = 4294967295\n", "days_per_step"),
+        ("steps = 365\ndays_per_step = 10000\n", "days_per_step"),
+        ("[links]\nbeta_link = 1e308\n", "links.beta_link"),
+        ("[consumers]\nalpha_median = 1e-308\n", "consumers.alpha_median"),
+        ("[consumers]\nhome_bias = 1e308\n", "consumers.home_bias"),
+        ("[merchants]\nsigma_q = 1e200\n", "merchants.sigma_q"),
+        (
+            "[[sweep.param]]\npath = \"links.beta_link\"\nvalues = [1.0, 1e308]\n",
+            "links.beta_link",
+        ),
+        (
+            "[[sweep.param]]\npath = \"policy.links\"\nvalues = [\"open\", \"closed\"]\n",
+            "policy.links",
+        ),
+    ] {
+        let e = problems(text);
+        assert!(e.contains(&format!("key `{key}`")), "{text}: {e}");
+    }
+    // The largest accepted values still simulate to finite welfare.
+    let sc = gardengate::scenario::from_text(
+        "steps = 3\n[consumers]\ncount = 300\nalpha_median = 1e-6\nloyalty = 40\nsigma_theta = 10\n[links]\nbeta_link = 40\n[merchants]\nsigma_q = 10\nprice_median = 1000\nprice_log_sd = 1\n",
+        "x.toml",
+        Path::new("."),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = gardengate::Simulation::new(std::sync::Arc::new(sc.points[0].scenario.clone()), 1)
+        .unwrap();
+    sim.run();
+    let t = gardengate::metrics::of(&sim);
+    for (name, v) in &t.columns {
+        if let gardengate::metrics::Values::Float(x) = v {
+            assert!(x.iter().all(|v| !v.is_infinite()), "{name}: {x:?}");
+            if name.contains("welfare") || name.contains("surplus") {
+                assert!(x.iter().all(|v| v.is_finite()), "{name}: {x:?}");
+            }
+        }
+    }
+    // A price just below the u32 fen limit is accepted and recorded as given.
+    assert_eq!(problems("[merchants]\nprice_median = 42000000.0\nprice_log_sd = 0.0\n"), "");
+}
