@@ -163,6 +163,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             for p in &plan.points {
                 crate::bench::check_fits(&p.scenario)?;
             }
+            crate::bench::check_plan_fits(&plan)?;
             Ok(0)
         }
         Command::Plan {
@@ -222,6 +223,7 @@ fn run(a: RunArgs) -> Result<i32, Failure> {
     for p in &plan.points {
         crate::bench::check_fits(&p.scenario)?;
     }
+    crate::bench::check_plan_fits(&plan)?;
     let out = a
         .out
         .clone()

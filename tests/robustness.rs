@@ -486,13 +486,22 @@ fn problems(text: &str) -> String {
 #[test]
 fn narrowing_and_extreme_values_are_refused_on_their_key() {
     for (text, key) in [
-        ("[merchants]\nprice_median = 42949682.96\nprice_log_sd = 0.0\n", "merchants.price_median"),
-        ("[merchants]\nprice_median = 10000000.0\n", "merchants.price_median"),
+        (
+            "[merchants]\nprice_median = 42949682.96\nprice_log_sd = 0.0\n",
+            "merchants.price_median",
+        ),
+        (
+            "[merchants]\nprice_median = 10000000.0\n",
+            "merchants.price_median",
+        ),
         ("[links]\ninbox_ttl = 4294967295\n", "links.inbox_ttl"),
         ("days_per_step = 4294967295\n", "days_per_step"),
         ("steps = 365\ndays_per_step = 10000\n", "days_per_step"),
         ("[links]\nbeta_link = 1e308\n", "links.beta_link"),
-        ("[consumers]\nalpha_median = 1e-308\n", "consumers.alpha_median"),
+        (
+            "[consumers]\nalpha_median = 1e-308\n",
+            "consumers.alpha_median",
+        ),
         ("[consumers]\nhome_bias = 1e308\n", "consumers.home_bias"),
         ("[merchants]\nsigma_q = 1e200\n", "merchants.sigma_q"),
         (
@@ -514,8 +523,8 @@ fn narrowing_and_extreme_values_are_refused_on_their_key() {
         Path::new("."),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let mut sim = gardengate::Simulation::new(std::sync::Arc::new(sc.points[0].scenario.clone()), 1)
-        .unwrap();
+    let mut sim =
+        gardengate::Simulation::new(std::sync::Arc::new(sc.points[0].scenario.clone()), 1).unwrap();
     sim.run();
     let t = gardengate::metrics::of(&sim);
     for (name, v) in &t.columns {
@@ -527,5 +536,30 @@ fn narrowing_and_extreme_values_are_refused_on_their_key() {
         }
     }
     // A price just below the u32 fen limit is accepted and recorded as given.
-    assert_eq!(problems("[merchants]\nprice_median = 42000000.0\nprice_log_sd = 0.0\n"), "");
+    assert_eq!(
+        problems("[merchants]\nprice_median = 42000000.0\nprice_log_sd = 0.0\n"),
+        ""
+    );
+}
+
+// Item 10: the plan's own memory is part of the estimate.
+#[test]
+fn validate_counts_the_plan_in_the_memory_estimate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sc = write(
+        tmp.path(),
+        "t.toml",
+        &format!("{TINY}[[sweep.param]]\npath = \"policy.tau\"\nrange = {{ start = 0.0, stop = 1.0, steps = 5000 }}\n"),
+    );
+    let o = gg(&["validate", s(&sc)]);
+    assert!(o.status.success(), "{}", err(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let mib: f64 = text
+        .split("plus ")
+        .nth(1)
+        .and_then(|r| r.split(" MiB for the plan").next())
+        .and_then(|x| x.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    // 5000 resolved points of several KiB each.
+    assert!(mib >= 20.0, "{text}");
 }

@@ -52,3 +52,30 @@ where
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     write_with(path, |tmp| Ok(std::fs::write(tmp, bytes)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_file_and_the_action() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("runs");
+        std::fs::write(&blocker, "a file where a folder should be").unwrap();
+        let target = blocker.join("run-000007.parquet");
+        let e = format!("{:#}", write_bytes(&target, b"x").unwrap_err());
+        assert!(e.contains("creating folder") && e.contains("runs"), "{e}");
+        let e = format!(
+            "{:#}",
+            write_with(&dir.path().join("x.parquet"), |_| Err(anyhow::anyhow!(
+                "Invalid thrift: transport error"
+            )))
+            .unwrap_err()
+        );
+        assert!(e.starts_with("writing ") && e.contains("x.parquet"), "{e}");
+        assert!(
+            std::fs::read_dir(dir.path()).unwrap().count() == 1,
+            "no temp file is left behind"
+        );
+    }
+}

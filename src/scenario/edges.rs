@@ -232,12 +232,14 @@ fn parse_parquet(path: &Path, bytes: &[u8]) -> Result<Vec<Edge>, String> {
             (Some(x), Some(y)) if range.contains(&x) && range.contains(&y) => {
                 out.push((x as u32, y as u32, row + 1))
             }
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "{shown}: row {}: source {} target {}; expected two node ids from 0 to 4294967295",
                 row + 1,
                 x.map_or("null".to_string(), |v| v.to_string()),
                 y.map_or("null".to_string(), |v| v.to_string()),
-            )),
+            ))
+            }
         }
     }
     Ok(out)
