@@ -112,6 +112,43 @@ pub fn check_fits(sc: &Scenario) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Memory the plan itself takes while a batch runs: every point's resolved scenario (the
+/// structure, its JSON value in the plan record and the written text), plus the run list.
+/// A 100 000-point sweep of a large world holds gigabytes here before any run starts.
+pub fn plan_bytes(plan: &Plan) -> u64 {
+    let per_point = plan
+        .points
+        .first()
+        .and_then(|p| serde_json::to_string_pretty(&p.scenario).ok())
+        .map_or(0, |s| s.len() as u64);
+    // Struct, JSON value (several times the text) and pretty text: about 6 × the text.
+    plan.points.len() as u64 * (6 * per_point + 256) + plan.runs.len() as u64 * 64
+}
+
+/// Refuses a plan whose own size plus the largest run's estimate does not fit in memory.
+pub fn check_plan_fits(plan: &Plan) -> Result<(), Failure> {
+    let peak = plan
+        .points
+        .iter()
+        .map(|p| estimate_bytes(&p.scenario))
+        .max()
+        .unwrap_or(0);
+    let need = peak.saturating_add(plan_bytes(plan));
+    if let Some(avail) = available_bytes() {
+        if need > avail {
+            return Err(crate::command::bad_input(format!(
+                "this plan needs about {:.1} GiB ({:.1} GiB for the plan of {} points, {:.1} GiB for the largest run) but only {:.1} GiB of memory is available\n  help: sweep fewer points, split the sweep over several files, or run on a bigger machine",
+                gib(need),
+                gib(plan_bytes(plan)),
+                plan.points.len(),
+                gib(peak),
+                gib(avail)
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn gib(b: u64) -> f64 {
     b as f64 / (1u64 << 30) as f64
 }
@@ -178,10 +215,13 @@ pub fn describe_plan(plan: &Plan, threads: Option<usize>) -> String {
         })
         .sum();
     let secs = work / (RATE_PER_THREAD * threads as f64);
+    let plan_mem = plan_bytes(plan);
     s.push_str(&format!(
-        "  estimated peak memory per run: {:.0} MiB",
-        peak as f64 / (1u64 << 20) as f64
+        "  estimated peak memory per run: {:.0} MiB, plus {:.0} MiB for the plan",
+        peak as f64 / (1u64 << 20) as f64,
+        plan_mem as f64 / (1u64 << 20) as f64
     ));
+    let peak = peak.saturating_add(plan_mem);
     if let Some(a) = available_bytes() {
         s.push_str(&format!(
             " (available: {:.0} MiB{})",
@@ -212,8 +252,13 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
     file.steps = a.steps;
     file.events.retain(|e| e.step.is_none_or(|s| s < a.steps));
     file.sweep = None;
-    let sc = scenario::resolve::resolve(&file, std::path::Path::new("."))
-        .map_err(|p| crate::command::bad_input(format!("{:?}", p.first().map(|x| &x.message))))?;
+    let sc = scenario::resolve::resolve(&file, std::path::Path::new(".")).map_err(|ps| {
+        let lines: Vec<String> = ps
+            .iter()
+            .map(|p| format!("key `{}`: {}", p.key, p.message))
+            .collect();
+        crate::command::bad_input(format!("bench scenario: {}", lines.join("\n  ")))
+    })?;
     check_fits(&sc)?;
     let pool = experiment::thread_pool(crate::command::threads_from(a.threads))?;
     let threads = pool.current_num_threads();

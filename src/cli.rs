@@ -80,6 +80,10 @@ enum Command {
         /// Worker threads.
         #[arg(long)]
         threads: Option<usize>,
+        /// Replace the results of another scenario in the folder (only gardengate's own files
+        /// are removed).
+        #[arg(long)]
+        force: bool,
     },
     /// Write a Slurm job array for a scenario's shards plus a merge job (and submit it).
     #[command(
@@ -147,11 +151,19 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
     match cli.command {
         Command::Run(a) => run(a),
         Command::Validate { scenario, threads } => {
+            if let Some(n) = threads {
+                experiment::check_threads(n).map_err(|e| bad_input(format!("{e:#}")))?;
+            }
             let plan = load_plan(&scenario, None, None)?;
             print!(
                 "{}",
                 crate::bench::describe_plan(&plan, threads_from(threads))
             );
+            // A plan that `run` would refuse is not valid.
+            for p in &plan.points {
+                crate::bench::check_fits(&p.scenario)?;
+            }
+            crate::bench::check_plan_fits(&plan)?;
             Ok(0)
         }
         Command::Plan {
@@ -167,7 +179,14 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             }
             let plan = load_plan(&scenario, seed, replicates)?;
             let rec = experiment::PlanRecord::from_plan(&plan, shards);
+            let lock = experiment::store::lock_file(
+                &out,
+                experiment::store::LOCK_FILE,
+                experiment::store::LockMode::Exclusive,
+                false,
+            )?;
             experiment::store::prepare(&out, &rec, false, force)?;
+            drop(lock);
             let rec = experiment::PlanRecord::read(&out)?;
             println!(
                 "plan written to {}: {} runs ({} points × {} replicates) in {} shards",
@@ -189,17 +208,22 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             scenario,
             out,
             threads,
-        } => crate::check::cli::baseline(&scenario, &out, threads_from(threads)),
+            force,
+        } => crate::check::cli::baseline(&scenario, &out, threads_from(threads), force),
         Command::Slurm(a) => crate::cluster::slurm(a),
         Command::Bench(a) => crate::bench::run(a),
     }
 }
 
 fn run(a: RunArgs) -> Result<i32, Failure> {
+    if let Some(n) = a.threads {
+        experiment::check_threads(n).map_err(|e| bad_input(format!("{e:#}")))?;
+    }
     let plan = load_plan(&a.scenario, a.seed, a.replicates)?;
     for p in &plan.points {
         crate::bench::check_fits(&p.scenario)?;
     }
+    crate::bench::check_plan_fits(&plan)?;
     let out = a
         .out
         .clone()

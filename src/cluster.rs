@@ -83,6 +83,9 @@ pub fn shard_arg(
 /// Checks that every shard of an out folder is complete, then assembles the outputs.
 pub fn merge(out: &Path, charts: bool) -> Result<()> {
     let plan = PlanRecord::read(out)?;
+    let _lock = store::lock_file(out, store::LOCK_FILE, store::LockMode::Exclusive, false)?;
+    // Alone in the folder now: leftovers of killed shards can go.
+    store::remove_own_temps(out)?;
     let missing_shards: Vec<u32> = (0..plan.shards)
         .filter(|&i| {
             let done = store::shard_path(out, i, plan.shards).is_file();
@@ -155,7 +158,10 @@ pub fn slurm(a: SlurmArgs) -> Result<i32, Failure> {
         .unwrap_or((plan.runs.len() as u32).min(1000))
         .max(1);
     let rec = PlanRecord::from_plan(&plan, shards);
-    store::prepare(&a.out, &rec, true, a.force)?;
+    {
+        let _lock = store::lock_file(&a.out, store::LOCK_FILE, store::LockMode::Exclusive, false)?;
+        store::prepare(&a.out, &rec, true, a.force)?;
+    }
     let rec = PlanRecord::read(&a.out)?;
     let abs = |p: &Path| -> Result<PathBuf> { Ok(std::path::absolute(p)?) };
     let out = abs(&a.out)?;

@@ -35,6 +35,11 @@ pub fn load_plan(
     seed: Option<u64>,
     replicates: Option<u32>,
 ) -> Result<scenario::Plan, Failure> {
+    if replicates == Some(0) {
+        return Err(bad_input(
+            "--replicates 0: expected at least 1 replicate per point",
+        ));
+    }
     let plan = scenario::load(path).map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
     Ok(plan.with_overrides(seed, replicates))
 }

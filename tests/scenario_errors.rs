@@ -1053,3 +1053,453 @@ range = { start = 0.0, stop = 0.2, steps = 3 }
         .zip(&plan.runs)
         .all(|(a, b)| a.seed != b.seed));
 }
+
+// ---- issue 14: extreme values, narrowing casts, long inputs, many events, edge lists -------
+
+/// A small scenario with every numeric key written out, so that mutations hit them, and small
+/// enough to run: accepted mutants are simulated and their welfare must be finite.
+const SMALL: &str = r#"name = "fz"
+steps = 4
+days_per_step = 1
+start_date = "2021-01-01"
+[consumers]
+count = 200
+home_bias = 3.0
+loyalty = 1.0
+sigma_theta = 1.0
+alpha_median = 0.02
+alpha_log_sd = 0.3
+shop_prob = 0.2
+outside_utility = 0.0
+[merchants]
+count = 20
+sigma_q = 0.5
+price_median = 80.0
+price_log_sd = 0.5
+profit_scale = 100.0
+margin = [0.1, 0.3]
+[links]
+beta_link = 1.0
+share_prob = 0.1
+inbox_capacity = 8
+inbox_ttl = 7
+k_search = 4
+group_size = 5
+[revision]
+rho = 0.02
+gamma_wallet = 3.0
+gamma_app = 2.0
+switch_cost = 0.3
+drop_after = 90
+[policy]
+tau = 0.2
+token_penalty = 0.5
+[graph]
+generator = "small_world"
+mean_degree = 4
+rewire = 0.1
+[[events]]
+step = 2
+kind = "join_cost"
+platform = "taobao"
+value = 1.0
+"#;
+
+/// Byte ranges of the number literals of a text (a digit run with its sign, point, exponent).
+fn number_spans(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit()
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'_')
+        {
+            let start = if i > 0 && b[i - 1] == b'-' { i - 1 } else { i };
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_digit() || b"._eE+-".contains(&b[j])) {
+                j += 1;
+            }
+            out.push((start, j));
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// One mutation of the issue-14 classes: narrowing casts, extreme finite values, long
+/// inputs, many events (invalid UTF-8 is fuzzed through files in `invalid_utf8_...`).
+fn extreme_mutate(text: &str, rng: &mut Lcg) -> String {
+    const NARROW: [&str; 10] = [
+        "4294967296",
+        "4294967295",
+        "4294967294",
+        "65536",
+        "65535",
+        "256",
+        "255",
+        "9223372036854775807",
+        "42949682.96",
+        "1e10",
+    ];
+    const EXTREME: [&str; 12] = [
+        "1e308",
+        "-1e308",
+        "1e-308",
+        "5e-324",
+        "-5e-324",
+        "1.7976931348623157e308",
+        "0.0",
+        "-0.0",
+        "1e-12",
+        "1e12",
+        "1e6",
+        "-1e6",
+    ];
+    let spans = number_spans(text);
+    match rng.below(5) {
+        0 | 1 if !spans.is_empty() => {
+            let (a, b) = spans[rng.below(spans.len())];
+            let set: &[&str] = if rng.below(2) == 0 { &NARROW } else { &EXTREME };
+            format!("{}{}{}", &text[..a], set[rng.below(set.len())], &text[b..])
+        }
+        2 => {
+            // A long input: a long name, a long number or a long comment line.
+            let long = "a".repeat(1 + rng.below(20_000));
+            match rng.below(3) {
+                0 => text.replacen("\"fz\"", &format!("\"{long}\""), 1),
+                1 => text.replacen(
+                    "count = 200",
+                    &format!("count = 2{}", "0".repeat(rng.below(400))),
+                    1,
+                ),
+                _ => format!("# {long}\n{text}"),
+            }
+        }
+        3 => {
+            // Many events.
+            let mut t = text.to_string();
+            for k in 0..1 + rng.below(1500) {
+                t.push_str(&format!(
+                    "[[events]]\nstep = {}\nkind = \"commission\"\nplatform = \"taobao\"\nvalue = 0.0{}\n",
+                    k % 5,
+                    k % 10
+                ));
+            }
+            t
+        }
+        _ => mutate(text, rng),
+    }
+}
+
+/// What a fuzz campaign found.
+#[derive(Default, Debug)]
+struct FuzzCounts {
+    cases: usize,
+    accepted: usize,
+    rejected: usize,
+    simulated: usize,
+    panics: usize,
+    hangs: usize,
+    nonfinite: usize,
+}
+
+/// The welfare and money columns of a run that must be finite.
+const MUST_BE_FINITE: [&str; 4] = [
+    "consumer_surplus",
+    "merchant_profit",
+    "platform_revenue",
+    "total_welfare",
+];
+
+/// Loads one mutant and, when accepted and small, simulates it. Counts what happened; in
+/// `strict` mode a panic or a non-finite welfare value fails the test at once.
+fn fuzz_case(text: &str, i: usize, counts: &mut FuzzCounts, strict: bool) {
+    use gardengate::metrics::Values;
+    counts.cases += 1;
+    let t0 = std::time::Instant::now();
+    let outcome = std::panic::catch_unwind(|| -> Result<Option<Vec<String>>, ()> {
+        let plan = match from_text(text, "mutant.toml", Path::new(".")) {
+            Ok(p) => p,
+            Err(e) => {
+                assert!(!e.problems.is_empty() && e.to_string().contains("mutant.toml"));
+                return Err(());
+            }
+        };
+        let sc = &plan.points[0].scenario;
+        let small = sc.consumers.count <= 5_000 && sc.merchant_count <= 5_000 && sc.steps <= 60;
+        if !small {
+            return Ok(None);
+        }
+        let mut sim =
+            gardengate::Simulation::new(std::sync::Arc::new(sc.clone()), 1).map_err(|_| ())?;
+        sim.run();
+        let table = gardengate::metrics::of(&sim);
+        let mut bad = Vec::new();
+        for (name, v) in &table.columns {
+            if let Values::Float(x) = v {
+                let must = MUST_BE_FINITE.contains(&name.as_str());
+                if x.iter().any(|v| v.is_infinite() || (must && v.is_nan())) {
+                    bad.push(name.clone());
+                }
+            }
+        }
+        Ok(Some(bad))
+    });
+    if t0.elapsed().as_secs_f64() > 10.0 {
+        counts.hangs += 1;
+    }
+    match outcome {
+        Err(_) => {
+            counts.panics += 1;
+            assert!(!strict, "mutant {i} panicked; its text:\n{text}");
+        }
+        Ok(Err(())) => counts.rejected += 1,
+        Ok(Ok(sim)) => {
+            counts.accepted += 1;
+            if let Some(bad) = sim {
+                counts.simulated += 1;
+                if !bad.is_empty() {
+                    counts.nonfinite += 1;
+                    assert!(!strict, "mutant {i}: non-finite {bad:?}; its text:\n{text}");
+                }
+            }
+        }
+    }
+}
+
+fn fuzz_extreme(n: usize, seed: u64, strict: bool) -> FuzzCounts {
+    let mut rng = Lcg(seed);
+    let mut counts = FuzzCounts::default();
+    for i in 0..n {
+        let mut text = SMALL.to_string();
+        for _ in 0..1 + rng.below(3) {
+            text = extreme_mutate(&text, &mut rng);
+        }
+        fuzz_case(&text, i, &mut counts, strict);
+    }
+    counts
+}
+
+/// Narrowing casts, extreme finite values, long inputs and many events: never a panic, and
+/// an accepted scenario never simulates to an infinite or NaN welfare (bounded: 300 cases).
+#[test]
+fn extreme_mutants_never_panic_nor_give_non_finite_welfare() {
+    let base = from_text(SMALL, "small.toml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(base.points.len(), 1);
+    let n = std::env::var("FUZZ_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let c = fuzz_extreme(n, 0x14_14_14, true);
+    println!("{c:?}");
+    assert!(c.rejected > n / 10 && c.simulated > n / 10, "{c:?}");
+}
+
+/// The larger campaign (`scripts/fuzz-campaign.sh`): counts instead of failing at the first
+/// finding. FUZZ_CASES cases (default 10 000) of scenario mutants plus a tenth as many edge
+/// lists.
+#[test]
+#[ignore = "long: run by scripts/fuzz-campaign.sh"]
+fn fuzz_campaign() {
+    let n: usize = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let seed: u64 = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+    let t0 = std::time::Instant::now();
+    let c = fuzz_extreme(n, seed, false);
+    let e = fuzz_edges(n / 10, seed, false);
+    println!(
+        "FUZZ scenarios: cases={} accepted={} rejected={} simulated={} panics={} hangs_over_10s={} silent_nonfinite={}",
+        c.cases, c.accepted, c.rejected, c.simulated, c.panics, c.hangs, c.nonfinite
+    );
+    println!(
+        "FUZZ edge_lists: cases={} accepted={} rejected={} panics={} misread={}",
+        e.cases, e.accepted, e.rejected, e.panics, e.nonfinite
+    );
+    println!("FUZZ wall_s={:.1}", t0.elapsed().as_secs_f64());
+}
+
+/// Invalid UTF-8 anywhere in a scenario file is an error with the line and byte, never a
+/// panic (bounded: 200 positions).
+#[test]
+fn invalid_utf8_is_reported_with_line_and_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("u.toml");
+    let bytes = SMALL.as_bytes();
+    let mut rng = Lcg(99);
+    for _ in 0..200 {
+        let at = rng.below(bytes.len());
+        let mut b = bytes.to_vec();
+        b.insert(at, [0xff, 0xc3, 0x80 | 0x40, 0xe2][rng.below(4)]);
+        if std::str::from_utf8(&b).is_ok() {
+            continue;
+        }
+        std::fs::write(&p, &b).unwrap();
+        let e = gardengate::scenario::load(&p).unwrap_err();
+        let line = SMALL[..at].matches('\n').count() + 1;
+        let shown = e.to_string();
+        assert!(shown.contains(&format!("u.toml:{line}:")), "{shown}");
+        assert!(shown.contains("invalid UTF-8 at byte"), "{shown}");
+    }
+}
+
+/// Edge lists: one random edit of a valid CSV, at the byte level.
+fn mutate_edges(b: &[u8], rng: &mut Lcg) -> Vec<u8> {
+    let mut out = b.to_vec();
+    let at = rng.below(out.len() + 1);
+    match rng.below(8) {
+        0 => {
+            out.splice(0..0, *b"\xEF\xBB\xBF");
+        }
+        1 => {
+            let to: &[u8] = if rng.below(2) == 0 { b"\r" } else { b"\r\n" };
+            let mut v = Vec::new();
+            for &c in &out {
+                if c == b'\n' {
+                    v.extend_from_slice(to)
+                } else {
+                    v.push(c)
+                }
+            }
+            out = v;
+        }
+        2 => {
+            let set = [
+                b'-', b'.', b'x', 0xff, b' ', b',', b'#', b'\r', b'\n', b'9', 0, b'\t', b';', b'e',
+            ];
+            out.insert(at, set[rng.below(set.len())]);
+        }
+        3 => out.truncate(at),
+        4 if at < out.len() => {
+            out.remove(at);
+        }
+        5 => {
+            let big = [
+                "4294967296",
+                "4294967295",
+                "99999999999999999999",
+                "-1",
+                "1.5",
+                "1e3",
+            ];
+            out.splice(at..at, big[rng.below(big.len())].bytes());
+        }
+        6 => {
+            let head = [
+                "source,target\n",
+                "x,1\n",
+                "7\n",
+                "from_id to_id\n",
+                "a,b,c\n",
+            ];
+            out.splice(0..0, head[rng.below(head.len())].bytes());
+        }
+        _ => {
+            let extra = b"5,6\n".repeat(rng.below(50));
+            out.extend_from_slice(&extra);
+        }
+    }
+    out
+}
+
+/// An independent count of the edges a file holds by the documented rule, or `None` when the
+/// file breaks it (then reading must fail).
+fn expected_edges(b: &[u8]) -> Option<usize> {
+    let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
+    let text = std::str::from_utf8(b).ok()?;
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut n = 0;
+    let mut first = true;
+    for l in text.split('\n') {
+        let l = l.split('#').next().unwrap().trim();
+        if l.is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = l
+            .split([',', '\t', ' ', ';'])
+            .filter(|x| !x.is_empty())
+            .collect();
+        let ids = f.len() == 2
+            && f.iter()
+                .all(|x| x.bytes().all(|c| c.is_ascii_digit()) && x.parse::<u32>().is_ok());
+        let name = |x: &str| {
+            x.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && x.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if ids {
+            n += 1;
+        } else if !(first && f.len() == 2 && name(f[0]) && name(f[1])) {
+            return None;
+        }
+        first = false;
+    }
+    (n > 0).then_some(n)
+}
+
+fn fuzz_edges(n: usize, seed: u64, strict: bool) -> FuzzCounts {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("e.csv");
+    let base = b"source,target\n0,1\n1,2\n2,3\n3,0\n# end\n";
+    let mut rng = Lcg(seed ^ 0xed6e);
+    let mut c = FuzzCounts::default();
+    for i in 0..n {
+        let mut b = base.to_vec();
+        for _ in 0..1 + rng.below(3) {
+            b = mutate_edges(&b, &mut rng);
+        }
+        std::fs::write(&p, &b).unwrap();
+        c.cases += 1;
+        let got = std::panic::catch_unwind(|| gardengate::scenario::edges::read(&p));
+        let want = expected_edges(&b);
+        match got {
+            Err(_) => {
+                c.panics += 1;
+                assert!(
+                    !strict,
+                    "edge list {i} panicked: {:?}",
+                    String::from_utf8_lossy(&b)
+                );
+            }
+            Ok(Ok(edges)) => {
+                c.accepted += 1;
+                if want != Some(edges.len()) {
+                    c.nonfinite += 1; // misread
+                    assert!(
+                        !strict,
+                        "edge list {i}: read {} edges, expected {want:?}: {:?}",
+                        edges.len(),
+                        String::from_utf8_lossy(&b)
+                    );
+                }
+            }
+            Ok(Err(e)) => {
+                c.rejected += 1;
+                let ok = want.is_none() && e.contains("e.csv");
+                if !ok {
+                    c.nonfinite += 1;
+                }
+                assert!(
+                    !strict || ok,
+                    "edge list {i}: {e} (expected {want:?}): {:?}",
+                    String::from_utf8_lossy(&b)
+                );
+            }
+        }
+    }
+    c
+}
+
+/// Edge-list mutants (BOM, CR, stray bytes, truncation, huge ids, bad headers): never a
+/// panic, never a silently dropped or invented edge (bounded: 500 cases).
+#[test]
+fn edge_list_mutants_are_read_exactly_or_refused() {
+    let c = fuzz_edges(500, 3, true);
+    println!("{c:?}");
+    assert!(c.accepted > 50 && c.rejected > 50, "{c:?}");
+}

@@ -2,6 +2,7 @@
 //! reporting the comparison.
 
 use super::compare::{self, ReportFormat, RunData, StatOptions};
+use super::structure::{self, Shape};
 use crate::command::{bad_input, load_plan, Failure};
 use crate::experiment::{self, finalize, BatchOptions, PlanRecord, Progress};
 use crate::output::frame;
@@ -64,6 +65,12 @@ pub struct CheckArgs {
 
 /// Loads the runs of a results or baseline folder.
 pub fn load_runs(dir: &Path) -> Result<(PlanRecord, Vec<RunData>), Failure> {
+    load_folder(dir).map(|(p, r, _)| (p, r))
+}
+
+/// Loads the runs of a results or baseline folder and its shape (column types, steps per
+/// run) for the structural checks.
+pub fn load_folder(dir: &Path) -> Result<(PlanRecord, Vec<RunData>, Shape), Failure> {
     if !dir.is_dir() {
         return Err(bad_input(format!("{}: no such folder", dir.display())));
     }
@@ -93,6 +100,17 @@ pub fn load_runs(dir: &Path) -> Result<(PlanRecord, Vec<RunData>), Failure> {
     };
     let run_ids = col_u("run_id")?;
     let step = col_u("step")?;
+    let mut shape = Shape {
+        columns: df
+            .columns()
+            .iter()
+            .map(|c| (c.name().to_string(), format!("{}", c.dtype())))
+            .collect(),
+        ..Shape::default()
+    };
+    for (&id, &s) in run_ids.iter().zip(&step) {
+        shape.steps.entry(id).or_default().push(s);
+    }
     let seeds = col_u("seed")?;
     let values =
         finalize::metric_values(&df, &plan.sweep_columns).map_err(|e| bad_input(e.to_string()))?;
@@ -121,7 +139,7 @@ pub fn load_runs(dir: &Path) -> Result<(PlanRecord, Vec<RunData>), Failure> {
                 .collect(),
         });
     }
-    Ok((plan, runs))
+    Ok((plan, runs, shape))
 }
 
 fn parse_tolerance(s: &str, opts: &mut StatOptions) -> Result<(), Failure> {
@@ -153,8 +171,8 @@ fn parse_tolerance(s: &str, opts: &mut StatOptions) -> Result<(), Failure> {
 
 /// Runs `check`; exit 0 holds, 1 drift, 2 bad input.
 pub fn run(a: CheckArgs) -> Result<i32, Failure> {
-    let (rplan, results) = load_runs(&a.results)?;
-    let (bplan, baseline) = load_runs(&a.baseline)?;
+    let (rplan, mut results, rshape) = load_folder(&a.results)?;
+    let (bplan, baseline, bshape) = load_folder(&a.baseline)?;
     if rplan.scenario_name != bplan.scenario_name || rplan.sweep_columns != bplan.sweep_columns {
         return Err(bad_input(format!(
             "the baseline is of another scenario: results are `{}` (swept: {:?}), baseline is `{}` (swept: {:?})",
@@ -174,6 +192,25 @@ pub fn run(a: CheckArgs) -> Result<i32, Failure> {
         Report::Junit => ReportFormat::Junit,
         Report::Json => ReportFormat::Json,
     };
+    // Shapes first: columns, runs and steps must match before any value is compared.
+    let verdict = structure::compare(&rplan, &rshape, &bplan, &bshape);
+    let note = structure::new_columns_note(&verdict);
+    if let Some(n) = &note {
+        eprintln!("{n}");
+    }
+    if !verdict.mismatches.is_empty() {
+        let text = structure::render(&verdict, format);
+        print!("{text}");
+        if !text.ends_with('\n') {
+            println!();
+        }
+        write_report(a.report_out.as_deref(), &text)?;
+        return Ok(1);
+    }
+    // New columns are not compared (see `structure`): drop them from the results.
+    for r in &mut results {
+        r.columns.retain(|(n, _)| !verdict.new_columns.contains(n));
+    }
     let (text, drift) = match a.mode {
         Mode::Exact => {
             let d = compare::exact_compare(&results, &baseline);
@@ -208,27 +245,45 @@ pub fn run(a: CheckArgs) -> Result<i32, Failure> {
     if !text.ends_with('\n') {
         println!();
     }
-    if let Some(p) = &a.report_out {
-        crate::output::atomic::write_bytes(p, text.as_bytes())?;
-    }
+    let text = match (&note, format) {
+        (Some(n), ReportFormat::Table | ReportFormat::Markdown) => format!("{text}\n{n}\n"),
+        _ => text,
+    };
+    write_report(a.report_out.as_deref(), &text)?;
     Ok(if drift { 1 } else { 0 })
 }
 
+/// Writes `--report-out`; a failure is bad input (exit 2), never drift (exit 1).
+fn write_report(path: Option<&Path>, text: &str) -> Result<(), Failure> {
+    if let Some(p) = path {
+        crate::output::atomic::write_bytes(p, text.as_bytes())
+            .map_err(|e| bad_input(format!("--report-out: {e:#}")))?;
+    }
+    Ok(())
+}
+
 /// Runs a scenario into a compact baseline folder: plan, steps, summary and a markdown digest.
-pub fn baseline(scenario: &Path, out: &Path, threads: Option<usize>) -> Result<i32, Failure> {
+pub fn baseline(
+    scenario: &Path,
+    out: &Path,
+    threads: Option<usize>,
+    force: bool,
+) -> Result<i32, Failure> {
     let plan = load_plan(scenario, None, None)?;
+    // Like `run`: a folder of user files or of another scenario is refused unless `force`,
+    // and only gardengate's own files are ever removed.
     let opts = BatchOptions {
         out: out.to_path_buf(),
         threads,
         resume: false,
-        force: true,
+        force,
         progress: Progress::Quiet,
         shard: None,
         charts: false,
     };
     experiment::run_batch(&plan, &opts)?;
     // Keep only what a check needs; the per-run files are folded into steps.parquet.
-    let _ = std::fs::remove_dir_all(out.join("runs"));
+    experiment::store::remove_own_files(out, "runs", false)?;
     let _ = std::fs::remove_file(out.join("summary.parquet"));
     let rec = PlanRecord::read(out)?;
     let sdf = frame::read_parquet(&out.join("steps.parquet"))?;

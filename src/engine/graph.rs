@@ -356,13 +356,11 @@ pub fn communities(
     (g, comm)
 }
 
-/// Loads an edge list: a Parquet file (first two integer columns) or a CSV/text file of
-/// `a,b` pairs (comma, tab or space separated; `#` comments and a header line allowed).
-/// Self-loops and repeated pairs are dropped. Errors name the file and line.
+/// Loads an edge list (format in `scenario::edges`: Parquet columns `source`, `target`, or
+/// CSV/text pairs). Self-loops and repeated pairs are dropped. Errors name the file and line.
 pub fn edge_list(path: &std::path::Path, n: u32) -> Result<Graph, String> {
-    let pairs = read_pairs(path)?;
-    for (k, &(a, b, line)) in pairs.iter().enumerate() {
-        let _ = k;
+    let pairs = crate::scenario::edges::read(path)?;
+    for &(a, b, line) in &pairs {
         if a >= n || b >= n {
             return Err(format!(
                 "{}:{}: node id {} is out of range: the scenario has {} consumers (ids 0..{})",
@@ -382,95 +380,6 @@ pub fn edge_list(path: &std::path::Path, n: u32) -> Result<Graph, String> {
             sink(a, b);
         }
     }))
-}
-
-fn read_pairs(path: &std::path::Path) -> Result<Vec<(u32, u32, usize)>, String> {
-    let is_parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    if is_parquet {
-        use polars::prelude::*;
-        let file = std::fs::File::open(path)
-            .map_err(|e| format!("{}: cannot open: {e}", path.display()))?;
-        let df = ParquetReader::new(file)
-            .finish()
-            .map_err(|e| format!("{}: not a readable Parquet file: {e}", path.display()))?;
-        if df.width() < 2 {
-            return Err(format!(
-                "{}: expected two integer columns (source, target), found {}",
-                path.display(),
-                df.width()
-            ));
-        }
-        let cols = df.columns();
-        let cast = |c: &Column| -> Result<Vec<Option<i64>>, String> {
-            let s = c
-                .as_materialized_series()
-                .cast(&DataType::Int64)
-                .map_err(|e| {
-                    format!(
-                        "{}: column `{}` is not integer: {e}",
-                        path.display(),
-                        c.name()
-                    )
-                })?;
-            Ok(s.i64().map_err(|e| e.to_string())?.iter().collect())
-        };
-        let a = cast(&cols[0])?;
-        let b = cast(&cols[1])?;
-        let mut out = Vec::with_capacity(a.len());
-        for (row, (x, y)) in a.into_iter().zip(b).enumerate() {
-            match (x, y) {
-                (Some(x), Some(y))
-                    if (0..=u32::MAX as i64).contains(&x) && (0..=u32::MAX as i64).contains(&y) =>
-                {
-                    out.push((x as u32, y as u32, row + 1))
-                }
-                _ => {
-                    return Err(format!(
-                        "{}: row {}: expected two non-negative u32 node ids",
-                        path.display(),
-                        row + 1
-                    ))
-                }
-            }
-        }
-        return Ok(out);
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    let mut out = Vec::new();
-    for (k, raw) in text.lines().enumerate() {
-        let line = raw.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line
-            .split([',', '\t', ' ', ';'])
-            .filter(|f| !f.is_empty())
-            .collect();
-        let parsed =
-            (fields.len() >= 2).then(|| (fields[0].parse::<u32>(), fields[1].parse::<u32>()));
-        match parsed {
-            Some((Ok(a), Ok(b))) => out.push((a, b, k + 1)),
-            _ if out.is_empty() && k == first_content_line(&text) => continue, // header
-            _ => {
-                return Err(format!(
-                    "{}:{}: expected two node ids (non-negative integers below 2^32) separated by a comma, found `{}`",
-                    path.display(),
-                    k + 1,
-                    raw.trim()
-                ))
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn first_content_line(text: &str) -> usize {
-    text.lines()
-        .position(|l| !l.split('#').next().unwrap_or("").trim().is_empty())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

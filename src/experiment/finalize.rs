@@ -78,10 +78,15 @@ pub fn finalize(out: &Path, threads: usize, draw_charts: bool) -> Result<()> {
             if missing.len() > 20 { ", …" } else { "" }
         );
     }
+    store::verify_plan(out, &plan)?;
     let mut steps: Option<DataFrame> = None;
     let mut runs = Vec::with_capacity(plan.runs.len());
     for r in &plan.runs {
+        store::verify_run(out, &plan, r).map_err(|e| {
+            anyhow::anyhow!("{e:#}\n  help: delete that run's files and run again with --resume")
+        })?;
         let df = frame::read_parquet(&store::run_parquet(out, r.run_id))?;
+        store::verify_frame(&df, &plan, r, &store::run_parquet(out, r.run_id))?;
         runs.push(RunValues {
             run_id: r.run_id,
             point_id: r.point_id,

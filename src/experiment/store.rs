@@ -179,6 +179,12 @@ pub struct RunRecord {
     pub threads: usize,
     /// Host name.
     pub host: String,
+    /// Scenario hash of the plan the run belongs to (empty in records of older versions).
+    #[serde(default)]
+    pub scenario_hash: String,
+    /// Size of the run's `.parquet` file in bytes (detects a truncated file).
+    #[serde(default)]
+    pub parquet_bytes: Option<u64>,
 }
 
 /// Path of a run's rows.
@@ -194,6 +200,146 @@ pub fn run_json(out: &Path, run_id: u32) -> PathBuf {
 /// Whether a run finished (both files are written atomically, the record last).
 pub fn run_finished(out: &Path, run_id: u32) -> bool {
     run_parquet(out, run_id).is_file() && run_json(out, run_id).is_file()
+}
+
+/// Checks a finished run's files against the plan: the record names this run, seed and
+/// scenario, its timings are sane, and the `.parquet` file has the size the record says
+/// (a truncated or copied file is caught). Returns what is wrong, naming the file.
+pub fn verify_run(out: &Path, plan: &PlanRecord, spec: &RunSpec) -> Result<()> {
+    let rec = read_run_record(out, spec.run_id)?;
+    let p = run_json(out, spec.run_id);
+    let mut wrong = Vec::new();
+    if rec.run_id != spec.run_id || rec.point_id != spec.point_id || rec.replicate != spec.replicate
+    {
+        wrong.push(format!(
+            "it is run {} (point {}, replicate {}), the plan expects run {} (point {}, replicate {})",
+            rec.run_id, rec.point_id, rec.replicate, spec.run_id, spec.point_id, spec.replicate
+        ));
+    }
+    if rec.seed != spec.seed {
+        wrong.push(format!(
+            "seed {} instead of the plan's {}",
+            rec.seed, spec.seed
+        ));
+    }
+    if !rec.scenario_hash.is_empty() && rec.scenario_hash != plan.scenario_hash {
+        wrong.push("it belongs to another scenario (scenario hash differs)".into());
+    }
+    let times_ok = [rec.started_unix, rec.finished_unix, rec.wall_s]
+        .iter()
+        .all(|t| t.is_finite() && *t >= 0.0)
+        && rec.finished_unix >= rec.started_unix;
+    if !times_ok {
+        wrong.push(format!(
+            "impossible timings (started {}, finished {}, wall_s {})",
+            rec.started_unix, rec.finished_unix, rec.wall_s
+        ));
+    }
+    if let Some(n) = rec.parquet_bytes {
+        let pq = run_parquet(out, spec.run_id);
+        let len = std::fs::metadata(&pq)
+            .with_context(|| format!("reading {}", pq.display()))?
+            .len();
+        if len != n {
+            wrong.push(format!(
+                "{} has {len} bytes, the record says {n} (truncated or replaced)",
+                pq.display()
+            ));
+        }
+    }
+    if !wrong.is_empty() {
+        bail!("{}: {}", p.display(), wrong.join("; "));
+    }
+    Ok(())
+}
+
+/// Checks a run's rows: every row carries the run's id and seed, and the steps are
+/// 0..steps in order (a copied or cut file is caught even without its record).
+pub fn verify_frame(
+    df: &polars::prelude::DataFrame,
+    plan: &PlanRecord,
+    spec: &RunSpec,
+    path: &Path,
+) -> Result<()> {
+    use polars::prelude::DataType;
+    let col = |name: &str| -> Result<Vec<Option<u64>>> {
+        let c = df
+            .column(name)
+            .map_err(|_| anyhow::anyhow!("{}: no `{name}` column", path.display()))?;
+        let s = c.as_materialized_series().cast(&DataType::UInt64)?;
+        Ok(s.u64()?.iter().collect())
+    };
+    let (ids, seeds, steps) = (col("run_id")?, col("seed")?, col("step")?);
+    if ids.iter().any(|&x| x != Some(spec.run_id as u64)) {
+        bail!(
+            "{}: holds rows of another run (run_id column is not {} throughout)",
+            path.display(),
+            spec.run_id
+        );
+    }
+    if seeds.iter().any(|&x| x != Some(spec.seed)) {
+        bail!(
+            "{}: rows carry another seed than the plan's {}",
+            path.display(),
+            spec.seed
+        );
+    }
+    let ok = steps.len() == plan.steps as usize
+        && steps.iter().enumerate().all(|(k, &s)| s == Some(k as u64));
+    if !ok {
+        bail!(
+            "{}: {} rows; expected steps 0..{} in order",
+            path.display(),
+            steps.len(),
+            plan.steps
+        );
+    }
+    Ok(())
+}
+
+/// Checks that a plan is whole: every run of points × replicates, in run_id order, each
+/// with the seed the plan's own shape gives, and the shard count sane.
+pub fn verify_plan(out: &Path, plan: &PlanRecord) -> Result<()> {
+    let p = out.join("plan.json");
+    let expected = plan.points.len() as u64 * plan.replicates as u64;
+    if plan.runs.len() as u64 != expected || plan.replicates == 0 {
+        bail!(
+            "{}: {} runs, but {} points × {} replicates make {expected}; the plan was edited or damaged\n  help: plan again from the scenario (with --force)",
+            p.display(),
+            plan.runs.len(),
+            plan.points.len(),
+            plan.replicates
+        );
+    }
+    for (k, r) in plan.runs.iter().enumerate() {
+        let want = (
+            k as u32,
+            k as u32 / plan.replicates,
+            k as u32 % plan.replicates,
+        );
+        if (r.run_id, r.point_id, r.replicate) != want {
+            bail!(
+                "{}: run {k} is listed as run {} (point {}, replicate {}); expected run {} (point {}, replicate {})",
+                p.display(),
+                r.run_id,
+                r.point_id,
+                r.replicate,
+                want.0,
+                want.1,
+                want.2
+            );
+        }
+    }
+    if plan.shards == 0
+        || plan
+            .points
+            .iter()
+            .enumerate()
+            .any(|(k, pt)| pt.id as usize != k)
+    {
+        bail!("{}: damaged plan (shard count or point ids)", p.display());
+    }
+    Ok(())
 }
 
 /// Writes a run record.
@@ -231,22 +377,129 @@ pub fn shard_path(out: &Path, i: u32, n: u32) -> PathBuf {
     out.join("shards").join(format!("shard-{i}-of-{n}.json"))
 }
 
-/// Files and folders that a batch writes (and `--force` or a fresh run may remove).
-const OWNED: [&str; 7] = [
-    "runs",
-    "shards",
-    "charts",
+/// Result files at the top of an out folder that a batch writes (and `--force` or a fresh
+/// run may remove). Folders (`runs/`, `shards/`, `charts/`) are never removed whole: only
+/// the files in them that [`is_own_file`] recognises, so a user's `runs/notes.txt` survives.
+const OWNED: [&str; 6] = [
     "steps.parquet",
     "summary.parquet",
     "summary.csv",
     "manifest.json",
+    "BASELINE.md",
+    "plan.json",
 ];
+
+/// Whether `name` is a temporary file of [`crate::output::atomic::temp_path`]:
+/// `.<name>.<pid>.tmp[.<ext>]`.
+pub fn is_own_temp(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.') else {
+        return false;
+    };
+    let Some(at) = rest.rfind(".tmp") else {
+        return false;
+    };
+    let ext = &rest[at + 4..];
+    let head = &rest[..at];
+    let Some(dot) = head.rfind('.') else {
+        return false;
+    };
+    let pid = &head[dot + 1..];
+    !head[..dot].is_empty()
+        && !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && (ext.is_empty() || (ext.starts_with('.') && !ext[1..].contains('.')))
+}
+
+/// Whether `name` inside folder `dir` (`""` for the top, `runs`, `shards`, `charts`) is a file
+/// gardengate writes there (results or a temporary file of one).
+pub fn is_own_file(dir: &str, name: &str) -> bool {
+    if is_own_temp(name) {
+        return true;
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match dir {
+        "" => OWNED.contains(&name),
+        "runs" => name
+            .strip_prefix("run-")
+            .and_then(|r| {
+                r.strip_suffix(".parquet")
+                    .or_else(|| r.strip_suffix(".json"))
+            })
+            .is_some_and(|id| id.len() == 6 && digits(id)),
+        "shards" => name
+            .strip_prefix("shard-")
+            .and_then(|r| r.strip_suffix(".json"))
+            .and_then(|r| r.split_once("-of-"))
+            .is_some_and(|(i, n)| digits(i) && digits(n)),
+        "charts" => name.ends_with(".png") || name.ends_with(".svg"),
+        _ => false,
+    }
+}
+
+/// Removes gardengate's own files from `out/<dir>` (`""`: the top), keeping anything else;
+/// a sub-folder left empty is removed. `temps_only`: remove only temporary files.
+pub fn remove_own_files(out: &Path, dir: &str, temps_only: bool) -> Result<()> {
+    let folder = if dir.is_empty() {
+        out.to_path_buf()
+    } else {
+        out.join(dir)
+    };
+    let Ok(entries) = std::fs::read_dir(&folder) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let own = if temps_only {
+            is_own_temp(&name)
+        } else {
+            is_own_file(dir, &name)
+        };
+        if own && e.file_type().is_ok_and(|t| t.is_file() || t.is_symlink()) {
+            std::fs::remove_file(e.path())
+                .with_context(|| format!("removing {}", e.path().display()))?;
+        }
+    }
+    if !dir.is_empty() && !temps_only {
+        // Only succeeds when nothing else is left in it.
+        let _ = std::fs::remove_dir(&folder);
+    }
+    Ok(())
+}
+
+/// Removes the temporary files that a killed process left behind, everywhere gardengate
+/// writes (they would otherwise make the folder look foreign or linger in `charts/`).
+pub fn remove_own_temps(out: &Path) -> Result<()> {
+    for dir in ["", "runs", "shards", "charts"] {
+        remove_own_files(out, dir, true)?;
+    }
+    Ok(())
+}
 
 /// Prepares an out folder for a plan: refuses results of a different scenario unless
 /// `force`; keeps finished runs when `keep` (resume or shard), otherwise starts afresh.
 pub fn prepare(out: &Path, plan: &PlanRecord, keep: bool, force: bool) -> Result<()> {
+    prepare_with(out, plan, keep, force, true)
+}
+
+/// [`prepare`]; `clean_temps`: remove leftover temporary files first, which only a process
+/// that holds the folder alone may do (a shard leaves them: other shards may be writing).
+pub fn prepare_with(
+    out: &Path,
+    plan: &PlanRecord,
+    keep: bool,
+    force: bool,
+    clean_temps: bool,
+) -> Result<()> {
     std::fs::create_dir_all(out)
         .with_context(|| format!("cannot create out folder {}", out.display()))?;
+    // Temporary files of writes that a killed process left behind.
+    if clean_temps {
+        remove_own_temps(out)?;
+        for dir in ["runs", "shards", "charts"] {
+            // Only succeeds when it is empty.
+            let _ = std::fs::remove_dir(out.join(dir));
+        }
+    }
     let existing = out.join("plan.json");
     if existing.is_file() {
         let old = PlanRecord::read(out);
@@ -278,20 +531,19 @@ pub fn prepare(out: &Path, plan: &PlanRecord, keep: bool, force: bool) -> Result
                 clear(out)?;
             }
         }
-    } else if std::fs::read_dir(out)?.next().is_some() && !force {
+    } else if std::fs::read_dir(out)
+        .with_context(|| format!("reading out folder {}", out.display()))?
+        .flatten()
+        .any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            !is_lock_file(&name) && !is_own_temp(&name)
+        })
+        && !force
+    {
         bail!(
             "out folder {} is not empty and holds no gardengate results\n  help: choose an empty or new folder, or pass --force to write into it anyway",
             out.display()
         );
-    }
-    // Temporary files of writes that a killed process left behind.
-    if let Ok(dir) = std::fs::read_dir(out.join("runs")) {
-        for e in dir.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') && name.contains(".tmp") {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
     }
     // Keep the shard count of an existing plan when running a shard of it.
     let mut rec = plan.clone();
@@ -301,16 +553,108 @@ pub fn prepare(out: &Path, plan: &PlanRecord, keep: bool, force: bool) -> Result
         }
     }
     rec.write(out)
+        .with_context(|| format!("writing {}", out.join("plan.json").display()))
 }
 
-fn clear(out: &Path) -> Result<()> {
-    for name in OWNED {
-        let p = out.join(name);
-        if p.is_dir() {
-            std::fs::remove_dir_all(&p)?;
-        } else if p.is_file() {
-            std::fs::remove_file(&p)?;
+/// Name of the out folder's lock file (advisory `flock`, held by writers).
+pub const LOCK_FILE: &str = ".gardengate.lock";
+
+/// Whether `name` is one of gardengate's lock files (the folder lock or a shard's).
+pub fn is_lock_file(name: &str) -> bool {
+    name.starts_with(".gardengate") && name.ends_with(".lock")
+}
+
+/// Lock file held while a plan is created or joined (shards starting together).
+pub const PLAN_LOCK_FILE: &str = ".gardengate-plan.lock";
+
+/// An advisory lock on an out folder (or one shard of it), released when dropped.
+#[derive(Debug)]
+pub struct FolderLock {
+    file: std::fs::File,
+    exclusive: bool,
+}
+
+impl Drop for FolderLock {
+    fn drop(&mut self) {
+        // The holder's line goes with the lock, so it never names a finished process.
+        if self.exclusive {
+            let _ = self.file.set_len(0);
         }
+    }
+}
+
+/// How a lock is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockMode {
+    /// Alone: a run, plan, merge or baseline.
+    Exclusive,
+    /// Together with other shards of the same plan (each shard also locks itself).
+    Shared,
+}
+
+/// Locks `out/name` without waiting (`wait`: wait for it, e.g. to join a plan being
+/// created). A held lock is an error naming its holder, as recorded in the file.
+pub fn lock_file(out: &Path, name: &str, mode: LockMode, wait: bool) -> Result<FolderLock> {
+    use std::io::{Read, Seek, Write};
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create out folder {}", out.display()))?;
+    let p = out.join(name);
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&p)
+        .with_context(|| format!("opening lock file {}", p.display()))?;
+    let got = match (mode, wait) {
+        (LockMode::Exclusive, true) => f.lock().map(|()| true),
+        (LockMode::Shared, true) => f.lock_shared().map(|()| true),
+        (LockMode::Exclusive, false) => match f.try_lock() {
+            Ok(()) => Ok(true),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        },
+        (LockMode::Shared, false) => match f.try_lock_shared() {
+            Ok(()) => Ok(true),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        },
+    }
+    .with_context(|| format!("locking {}", p.display()))?;
+    if !got {
+        let mut who = String::new();
+        let _ = f.read_to_string(&mut who);
+        let who = who.trim();
+        bail!(
+            "out folder {} is in use by another gardengate process{}\n  help: wait for it to finish, or choose another --out folder",
+            out.display(),
+            if who.is_empty() { String::new() } else { format!(": {who}") }
+        );
+    }
+    if mode == LockMode::Exclusive {
+        // Say who holds it, for the message of a process that finds it taken.
+        let args: Vec<String> = std::env::args().collect();
+        let _ = f.set_len(0);
+        let _ = f.seek(std::io::SeekFrom::Start(0));
+        let _ = writeln!(
+            f,
+            "pid {} on {} since {} (`{}`)",
+            std::process::id(),
+            hostname(),
+            iso_time(now_unix()),
+            args.join(" ")
+        );
+    }
+    Ok(FolderLock {
+        file: f,
+        exclusive: mode == LockMode::Exclusive,
+    })
+}
+
+/// Removes the results gardengate wrote (and only those) before a fresh start.
+fn clear(out: &Path) -> Result<()> {
+    for dir in ["runs", "shards", "charts", ""] {
+        remove_own_files(out, dir, false)?;
     }
     Ok(())
 }

@@ -52,6 +52,12 @@ pub fn write_csv(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
 
 /// Reads a Parquet file.
 pub fn read_parquet(path: &Path) -> anyhow::Result<DataFrame> {
-    let f = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(ParquetReader::new(f).finish()?)
+    let f = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    ParquetReader::new(f).finish().map_err(|e| {
+        anyhow::anyhow!(
+            "reading {}: not a complete Parquet file: {e}",
+            path.display()
+        )
+    })
 }

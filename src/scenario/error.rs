@@ -26,7 +26,16 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
+        // A last "and N more problems" entry (see `scenario::MAX_PROBLEMS`) counts N.
+        let more = self
+            .problems
+            .last()
+            .filter(|p| p.key.is_empty())
+            .and_then(|p| p.message.strip_prefix("and "))
+            .and_then(|m| m.split(' ').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .map_or(0, |n| n.saturating_sub(1));
+        let n = self.problems.len() + more;
         writeln!(
             f,
             "{} problem{} in scenario {}:",
@@ -81,6 +90,45 @@ pub fn locate(text: &str, key: &str) -> Option<usize> {
     let mut best = None;
     walk(doc.as_item(), &split_key(key), &mut best);
     best.map(|b| line_of(text, b))
+}
+
+/// [`locate`] for many keys of one text: the document is parsed once (on first use) and
+/// lines are found by binary search, so locating P problems costs O(text + P·depth), not
+/// O(P·text).
+pub struct Locator<'a> {
+    text: &'a str,
+    doc: std::cell::OnceCell<Option<toml_edit::ImDocument<&'a str>>>,
+    newlines: std::cell::OnceCell<Vec<usize>>,
+}
+
+impl<'a> Locator<'a> {
+    /// A locator over `text`.
+    pub fn new(text: &'a str) -> Self {
+        Locator {
+            text,
+            doc: Default::default(),
+            newlines: Default::default(),
+        }
+    }
+
+    /// The line of `key`, as [`locate`] finds it.
+    pub fn locate(&self, key: &str) -> Option<usize> {
+        let doc = self
+            .doc
+            .get_or_init(|| toml_edit::ImDocument::parse(self.text).ok())
+            .as_ref()?;
+        let mut best = None;
+        walk(doc.as_item(), &split_key(key), &mut best);
+        let nl = self.newlines.get_or_init(|| {
+            self.text
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i)
+                .collect()
+        });
+        best.map(|b| nl.partition_point(|&i| i < b) + 1)
+    }
 }
 
 fn walk(item: &toml_edit::Item, segs: &[Seg], best: &mut Option<usize>) {
@@ -269,6 +317,15 @@ mod tests {
         assert_eq!(locate(text, "platforms[1].commission"), Some(11));
         assert_eq!(locate(text, "platforms[1]"), Some(9));
         assert_eq!(locate(text, "consumers.missing"), Some(2));
+        let loc = Locator::new(text);
+        for key in [
+            "seed",
+            "consumers.loyalty",
+            "platforms[1].commission",
+            "platforms[1]",
+        ] {
+            assert_eq!(loc.locate(key), locate(text, key), "{key}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! (point × replicate) with its seed. Nothing downstream ever parses or validates again.
 
 pub mod calendar;
+pub mod edges;
 pub mod error;
 pub mod model;
 pub mod resolve;
@@ -139,18 +140,54 @@ pub fn run_seed(master: u64, point: u32, replicate: u32) -> u64 {
 /// Loads, expands and checks a scenario file.
 pub fn load(path: &Path) -> Result<Plan, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let fail = |line: Option<usize>, message: String, suggestion: &str| ScenarioError {
         file: file.clone(),
         problems: vec![Problem {
             key: String::new(),
-            line: None,
-            message: format!("cannot read the file: {e}"),
-            suggestion: Some("check the path; scenarios ship in experiments/".into()),
+            line,
+            message,
+            suggestion: Some(suggestion.into()),
         }],
+    };
+    let meta = std::fs::metadata(path).map_err(|e| {
+        fail(
+            None,
+            format!("cannot read the file: {e}"),
+            "check the path; scenarios ship in experiments/",
+        )
+    })?;
+    if !meta.is_file() {
+        return Err(fail(
+            None,
+            format!("{}, not a scenario file", edges::file_kind(&meta)),
+            "give the path of a .toml file",
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        fail(
+            None,
+            format!("cannot read the file: {e}"),
+            "check the path; scenarios ship in experiments/",
+        )
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = error::line_of(&String::from_utf8_lossy(&e.as_bytes()[..at]), at);
+        fail(
+            Some(line),
+            format!(
+                "invalid UTF-8 at byte {at} (0x{:02x}); expected UTF-8 text",
+                e.as_bytes()[at]
+            ),
+            "save the file as UTF-8",
+        )
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     from_text(&text, &file, base)
 }
+
+/// Most problems listed in one error (the rest are counted as "and N more").
+pub const MAX_PROBLEMS: usize = 50;
 
 /// Most sweep points one file may expand to.
 pub const MAX_POINTS: u64 = 100_000;
@@ -163,6 +200,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         file: file.to_string(),
         problems,
     };
+    let loc = error::Locator::new(text);
     // Syntax first (the table), then the schema: a syntax error is then never mistaken for a
     // schema one.
     let table: toml::Table =
@@ -170,6 +208,9 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     let source: ScenarioFile =
         toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, false)]))?;
 
+    if let Some(p) = fixed_lists(&table, text) {
+        return Err(err(vec![p]));
+    }
     let sweep = source.sweep.clone().unwrap_or_default();
     let replicates = sweep.replicates.unwrap_or(source.replicates);
     let (axes, mut problems) = sweep_axes(&sweep);
@@ -322,6 +363,8 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     }
     // The same problem at several points is reported once, at the first of them.
     let mut swept: Vec<(Problem, String, usize)> = Vec::new();
+    // Index into `swept` by (key, message): the lookup stays O(1) with many problems.
+    let mut swept_at: std::collections::HashMap<(String, String), usize> = Default::default();
     for (label, swept_axes, ps) in failed {
         for mut p in ps {
             let axis = swept_axes.iter().copied().find(|&ai| {
@@ -332,14 +375,14 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             let everywhere = count[&(p.key.clone(), p.message.clone())] == resolved;
             if !axes.is_empty() && (axis.is_some() || !everywhere) {
                 if let Some(ai) = axis {
-                    p.line = error::locate(text, &format!("sweep.param[{ai}].{}", axes[ai].source));
+                    p.line = loc.locate(&format!("sweep.param[{ai}].{}", axes[ai].source));
                 }
-                match swept
-                    .iter_mut()
-                    .find(|(q, _, _)| q.key == p.key && q.message == p.message)
-                {
-                    Some((_, _, n)) => *n += 1,
-                    None => swept.push((p, label.clone(), 1)),
+                match swept_at.entry((p.key.clone(), p.message.clone())) {
+                    std::collections::hash_map::Entry::Occupied(e) => swept[*e.get()].2 += 1,
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(swept.len());
+                        swept.push((p, label.clone(), 1));
+                    }
                 }
             } else {
                 problems.push(p);
@@ -374,19 +417,33 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     }
     for p in &mut problems {
         if p.line.is_none() {
-            p.line = error::locate(text, &p.key).or_else(|| {
+            p.line = loc.locate(&p.key).or_else(|| {
                 set_keys
                     .iter()
                     .position(|k| k.as_deref().is_some_and(|k| key_under(&p.key, k)))
-                    .and_then(|i| error::locate(text, &format!("sweep.param[{i}]")))
+                    .and_then(|i| loc.locate(&format!("sweep.param[{i}]")))
             });
         }
     }
+    let inputs = check_inputs(&points, text, &mut problems);
     if !problems.is_empty() {
         // The same problem at several points (or found twice) is reported once.
         let mut seen = std::collections::HashSet::new();
         problems.retain(|p| seen.insert((p.key.clone(), p.message.clone())));
         problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+        if problems.len() > MAX_PROBLEMS {
+            let more = problems.len() - MAX_PROBLEMS;
+            problems.truncate(MAX_PROBLEMS);
+            problems.push(Problem {
+                key: String::new(),
+                line: None,
+                message: format!(
+                    "and {more} more problem{}",
+                    if more == 1 { "" } else { "s" }
+                ),
+                suggestion: Some("fix the ones above first".into()),
+            });
+        }
         return Err(err(problems));
     }
 
@@ -396,11 +453,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         source.seed,
         sweep.common_random_numbers,
     );
-    use sha2::Digest;
-    let hash = sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = identity(text, &inputs);
     Ok(Plan {
         file: file.to_string(),
         hash,
@@ -410,6 +463,107 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         replicates,
         runs,
     })
+}
+
+/// Reads and checks every input file the points name (edge lists), once per distinct file
+/// however many points use it, and checks each point's node ids against its consumer count.
+/// Returns `(path, sha256)` of each file, in first-use order, for the scenario identity.
+fn check_inputs(
+    points: &[Point],
+    text: &str,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, String)> {
+    let mut seen: Vec<(std::path::PathBuf, Option<edges::EdgeFile>)> = Vec::new();
+    for p in points {
+        let GraphSpec::EdgeList { path } = &p.scenario.graph else {
+            continue;
+        };
+        let k = match seen.iter().position(|(q, _)| q == path) {
+            Some(k) => k,
+            None => {
+                let info = match edges::inspect(path) {
+                    Ok(i) => Some(i),
+                    Err(message) => {
+                        problems.push(Problem {
+                            key: "graph.path".into(),
+                            line: error::locate(text, "graph.path"),
+                            message,
+                            suggestion: Some(
+                                "the edge-list format is in docs/MODEL.md, \"Edge lists\"".into(),
+                            ),
+                        });
+                        None
+                    }
+                };
+                seen.push((path.clone(), info));
+                seen.len() - 1
+            }
+        };
+        if let Some(info) = &seen[k].1 {
+            let n = p.scenario.consumers.count;
+            if info.max_id.0 as u64 >= n {
+                problems.push(Problem {
+                    key: "graph.path".into(),
+                    line: error::locate(text, "graph.path"),
+                    message: format!(
+                        "{}:{}: node id {} is out of range{}: the scenario has {n} consumers (ids 0..{})",
+                        path.display(),
+                        info.max_id.1,
+                        info.max_id.0,
+                        if points.len() > 1 { format!(" at sweep point {}", p.label) } else { String::new() },
+                        n.saturating_sub(1)
+                    ),
+                    suggestion: Some("raise consumers.count or renumber the nodes from 0".into()),
+                });
+            }
+        }
+    }
+    seen.into_iter()
+        .filter_map(|(p, i)| i.map(|i| (p.display().to_string(), i.sha256)))
+        .collect()
+}
+
+/// The scenario identity: SHA-256 of the file's text and of every input file it reads, so
+/// that a changed edge list makes an out folder's results another scenario's. A scenario
+/// without input files keeps the hash of its text alone.
+fn identity(text: &str, inputs: &[(String, String)]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(text.as_bytes());
+    for (path, sha) in inputs {
+        h.update(format!("\n#input {path} sha256={sha}").as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Keys that take a list of a fixed length, with the length and what it holds.
+const FIXED_LISTS: [(&str, &str, usize, &str); 2] = [
+    ("merchants", "margin", 2, "[lo, hi]"),
+    ("consumers", "shop_beta", 2, "[a, b]"),
+];
+
+/// A fixed-length list of the wrong length, reported on its own key (the parser would
+/// otherwise take the first elements or report it without a key).
+fn fixed_lists(table: &toml::Table, text: &str) -> Option<Problem> {
+    for (section, key, n, shape) in FIXED_LISTS {
+        let Some(v) = table.get(section).and_then(|t| t.get(key)) else {
+            continue;
+        };
+        let len = v.as_array().map(|a| a.len());
+        if len != Some(n) {
+            let k = format!("{section}.{key}");
+            return Some(Problem {
+                line: error::locate(text, &k),
+                message: match len {
+                    Some(l) => format!("a list of {l} values; expected {n} numbers {shape}"),
+                    None => format!("expected a list of {n} numbers {shape}"),
+                },
+                key: k,
+                suggestion: None,
+            });
+        }
+    }
+    None
 }
 
 /// Finds which swept values a scenario cannot take (wrong type, unknown key) by setting each
@@ -451,7 +605,14 @@ fn sweep_type_problems(
             });
         }
     }
-    if out.is_empty() {
+    if out.is_empty() && values.is_empty() {
+        out.push(Problem {
+            key: String::new(),
+            line: None,
+            message: plain_message(e.message()),
+            suggestion: None,
+        });
+    } else if out.is_empty() {
         out.push(Problem {
             key: "sweep.param".into(),
             line: None,

@@ -827,9 +827,20 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             }
             let path = base_dir.join(&g.path);
             if !g.path.is_empty() && !path.is_file() {
+                let what = match (std::fs::symlink_metadata(&path), std::fs::metadata(&path)) {
+                    (Err(_), _) => format!("file `{}` not found", path.display()),
+                    (Ok(_), Err(_)) => {
+                        format!("`{}` is a symbolic link to a missing file", path.display())
+                    }
+                    (_, Ok(m)) => format!(
+                        "`{}` is {}, not a file",
+                        path.display(),
+                        super::edges::file_kind(&m)
+                    ),
+                };
                 ck.push(
                     "graph.path",
-                    format!("file `{}` not found", path.display()),
+                    what,
                     Some("paths are relative to the scenario file".into()),
                 );
             }
@@ -862,6 +873,16 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             None,
         );
     }
+
+    limits(
+        &mut ck,
+        f,
+        &plats,
+        &wals,
+        start_date,
+        merchant_count,
+        platforms.iter().filter(|p| p.commerce).count(),
+    );
 
     if !ck.problems.is_empty() {
         // A problem inside a list the file leaves out is a clash between the defaults and the
@@ -902,6 +923,258 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         events,
         graph,
     })
+}
+
+/// Largest |value| of a utility-scale parameter (utils). Utilities enter the logit choice
+/// as `exp(V)`: with every term bounded so, the largest sum stays far below `exp`'s overflow
+/// at 709, so no weight, surplus or welfare can become inf or NaN (docs/MODEL.md, "Bounds").
+pub const MAX_UTILITY: f64 = 40.0;
+/// Largest standard deviation of quality and taste shocks (utils).
+pub const MAX_SHOCK_SD: f64 = 10.0;
+/// Largest log-s.d. of the lognormal price and price-sensitivity draws.
+pub const MAX_LOG_SD: f64 = 3.0;
+/// Bounds of `alpha_median` (utility per yuan).
+pub const ALPHA_RANGE: (f64, f64) = (1e-6, 1e3);
+/// Largest weight (reach, population share, channel weight, home bias, Beta parameter):
+/// their sums must stay finite and their ratios meaningful.
+pub const MAX_WEIGHT: f64 = 1e6;
+/// Largest money value in yuan (listing fees, profit scale).
+pub const MAX_YUAN: f64 = 1e9;
+/// Largest |standard normal| the run's streams can draw (Box–Muller from a 53-bit uniform
+/// in (0, 1) gives at most √(−2 ln 2⁻⁵⁴) ≈ 8.65): bounds the tails of lognormal draws.
+pub const MAX_Z: f64 = 8.7;
+/// Last date a run may reach (Parquet dates and a sane calendar).
+pub const LAST_DATE: &str = "9999-12-31";
+
+/// Range checks of values that are narrowed to a smaller type (prices in u32 fen, steps in
+/// u16, listing indices in u32) and sane bounds of finite values that would otherwise make
+/// utilities, weights or welfare overflow. Every value is checked here, at resolve time.
+#[allow(clippy::too_many_arguments)]
+fn limits(
+    ck: &mut Checker,
+    f: &ScenarioFile,
+    plats: &[Platform],
+    wals: &[Wallet],
+    start_date: i64,
+    merchant_count: u64,
+    n_commerce: usize,
+) {
+    let within = |ck: &mut Checker, key: &str, v: f64, lo: f64, hi: f64, unit: &str| {
+        // NaN and infinities are reported by the other checks.
+        if v.is_finite() && !(lo..=hi).contains(&v) {
+            ck.push(
+                key,
+                format!("{v} is outside the supported range [{lo}, {hi}] {unit}"),
+                Some(
+                    "see \"Bounds\" in docs/MODEL.md: beyond them utilities or money overflow"
+                        .into(),
+                ),
+            );
+        }
+    };
+    let u = MAX_UTILITY;
+    let c = &f.consumers;
+    // Dates: the last step's date must be a real calendar date.
+    let last_day = super::calendar::parse_date(LAST_DATE).unwrap_or(i64::MAX);
+    let span = (f.steps.max(1) as i64 - 1) * f.days_per_step as i64;
+    if f.days_per_step > 0 && start_date.saturating_add(span) > last_day {
+        ck.push(
+            "days_per_step",
+            format!(
+                "{} days per step over {} steps reach past {LAST_DATE}",
+                f.days_per_step, f.steps
+            ),
+            Some(format!(
+                "expected at most {} days per step from this start_date",
+                ((last_day - start_date) / (f.steps.max(2) as i64 - 1)).max(0)
+            )),
+        );
+    }
+    for (k, v) in [
+        ("consumers.loyalty", c.loyalty),
+        ("consumers.outside_utility", c.outside_utility),
+        ("links.beta_link", f.links.beta_link),
+        ("revision.gamma_wallet", f.revision.gamma_wallet),
+        ("revision.gamma_app", f.revision.gamma_app),
+        ("revision.switch_cost", f.revision.switch_cost),
+        ("policy.token_penalty", f.policy.token_penalty),
+    ] {
+        within(ck, k, v, -u, u, "utils");
+    }
+    within(
+        ck,
+        "consumers.sigma_theta",
+        c.sigma_theta,
+        0.0,
+        MAX_SHOCK_SD,
+        "utils",
+    );
+    within(
+        ck,
+        "merchants.sigma_q",
+        f.merchants.sigma_q,
+        0.0,
+        MAX_SHOCK_SD,
+        "utils",
+    );
+    within(
+        ck,
+        "consumers.alpha_median",
+        c.alpha_median,
+        ALPHA_RANGE.0,
+        ALPHA_RANGE.1,
+        "utils per yuan",
+    );
+    within(
+        ck,
+        "consumers.alpha_log_sd",
+        c.alpha_log_sd,
+        0.0,
+        MAX_LOG_SD,
+        "",
+    );
+    within(
+        ck,
+        "merchants.price_log_sd",
+        f.merchants.price_log_sd,
+        0.0,
+        MAX_LOG_SD,
+        "",
+    );
+    within(ck, "consumers.home_bias", c.home_bias, 0.0, MAX_WEIGHT, "");
+    if let Some([a, b]) = c.shop_beta {
+        within(ck, "consumers.shop_beta", a, 0.0, MAX_WEIGHT, "");
+        within(ck, "consumers.shop_beta", b, 0.0, MAX_WEIGHT, "");
+    }
+    within(
+        ck,
+        "merchants.profit_scale",
+        f.merchants.profit_scale,
+        1e-6,
+        MAX_YUAN,
+        "yuan",
+    );
+    let w = &f.links.channel_weights;
+    for (k, v) in [("dm", w.dm), ("group", w.group), ("feed", w.feed)] {
+        within(
+            ck,
+            &format!("links.channel_weights.{k}"),
+            v,
+            0.0,
+            MAX_WEIGHT,
+            "",
+        );
+    }
+    // Prices are stored in u32 fen: the largest draw, median·e^(MAX_Z·sd), must fit.
+    let m = &f.merchants;
+    let max_price = u32::MAX as f64 / 100.0;
+    if m.price_median.is_finite() && m.price_log_sd.is_finite() && m.price_log_sd >= 0.0 {
+        let top = m.price_median * (MAX_Z * m.price_log_sd.min(MAX_LOG_SD)).exp();
+        if m.price_median > 0.0 && top > max_price {
+            ck.push(
+                "merchants.price_median",
+                format!(
+                    "{} with price_log_sd {} draws prices up to {top:.0} yuan; prices are stored in fen as 32-bit integers, so the largest draw must stay below {max_price:.2} yuan",
+                    m.price_median, m.price_log_sd
+                ),
+                Some(format!(
+                    "expected price_median ≤ {:.2} at this price_log_sd",
+                    max_price / (MAX_Z * m.price_log_sd.min(MAX_LOG_SD)).exp()
+                )),
+            );
+        }
+    }
+    // Inbox arrival steps are u16 and `arrived + ttl` must not wrap.
+    if f.links.inbox_ttl > 65_535 {
+        ck.push(
+            "links.inbox_ttl",
+            format!("{} steps; expected at most 65535", f.links.inbox_ttl),
+            None,
+        );
+    }
+    // Listing-window indices (merchant × commerce platform) are u32.
+    if merchant_count.saturating_mul(n_commerce as u64) > u32::MAX as u64 {
+        ck.push(
+            "merchants.count",
+            format!("{merchant_count} merchants × {n_commerce} commerce platforms exceed 2^32 listing slots"),
+            Some("use fewer merchants or commerce platforms".into()),
+        );
+    }
+    for (i, p) in plats.iter().enumerate() {
+        within(
+            ck,
+            &format!("platforms[{i}].appeal"),
+            p.appeal,
+            -u,
+            u,
+            "utils",
+        );
+        within(
+            ck,
+            &format!("platforms[{i}].join_cost"),
+            p.join_cost,
+            -u,
+            u,
+            "utils",
+        );
+        within(
+            ck,
+            &format!("platforms[{i}].reach"),
+            p.reach,
+            0.0,
+            MAX_WEIGHT,
+            "",
+        );
+        within(
+            ck,
+            &format!("platforms[{i}].listing_fee"),
+            p.listing_fee,
+            0.0,
+            MAX_YUAN,
+            "yuan",
+        );
+    }
+    for (i, wl) in wals.iter().enumerate() {
+        within(
+            ck,
+            &format!("wallets[{i}].adoption_cost"),
+            wl.adoption_cost,
+            -u,
+            u,
+            "utils",
+        );
+        within(
+            ck,
+            &format!("wallets[{i}].convenience"),
+            wl.convenience,
+            -u,
+            u,
+            "utils",
+        );
+        if let Some(g) = wl.gamma {
+            within(ck, &format!("wallets[{i}].gamma"), g, -u, u, "utils");
+        }
+    }
+    for (i, e) in f.ecosystems.iter().enumerate() {
+        within(
+            ck,
+            &format!("ecosystems[{i}].population_share"),
+            e.population_share,
+            0.0,
+            MAX_WEIGHT,
+            "",
+        );
+    }
+    for (i, ev) in f.events.iter().enumerate() {
+        let Some(v) = ev.value else { continue };
+        match ev.kind.as_str() {
+            "join_cost" | "token_penalty" => {
+                within(ck, &format!("events[{i}].value"), v, -u, u, "utils")
+            }
+            "listing_fee" => within(ck, &format!("events[{i}].value"), v, 0.0, MAX_YUAN, "yuan"),
+            _ => {}
+        }
+    }
 }
 
 fn date_to_step(days: i64, start: i64, per: u32, ck: &mut Checker, key: &str) -> Option<u32> {
