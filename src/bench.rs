@@ -113,16 +113,16 @@ pub fn check_fits(sc: &Scenario) -> Result<(), Failure> {
 }
 
 /// Memory the plan itself takes while a batch runs: every point's resolved scenario (the
-/// structure, its JSON value in the plan record and the written text), plus the run list.
-/// A 100 000-point sweep of a large world holds gigabytes here before any run starts.
+/// structure, about the size of its JSON text), the one full JSON copy of point 0 (a JSON
+/// value is several times its text), each point's merge patch and the run list. A
+/// 100 000-point sweep of a large world holds gigabytes here before any run starts.
 pub fn plan_bytes(plan: &Plan) -> u64 {
     let per_point = plan
         .points
         .first()
         .and_then(|p| serde_json::to_string_pretty(&p.scenario).ok())
         .map_or(0, |s| s.len() as u64);
-    // Struct, JSON value (several times the text) and pretty text: about 6 × the text.
-    plan.points.len() as u64 * (6 * per_point + 256) + plan.runs.len() as u64 * 64
+    6 * per_point + plan.points.len() as u64 * (per_point + 1024) + plan.runs.len() as u64 * 64
 }
 
 /// Refuses a plan whose own size plus the largest run's estimate does not fit in memory.

@@ -563,3 +563,52 @@ fn validate_counts_the_plan_in_the_memory_estimate() {
     // 5000 resolved points of several KiB each.
     assert!(mib >= 20.0, "{text}");
 }
+
+// Item 10: plan.json holds one full resolved scenario and a merge patch per point, from which
+// every point's resolved scenario is recovered exactly; its size grows by the patches only.
+#[test]
+fn plan_record_is_compact_and_recovers_every_point() {
+    use gardengate::experiment::store::{apply_merge_patch, PlanRecord};
+    let text = format!(
+        "{TINY}[[sweep.param]]\npath = \"policy.tau\"\nrange = {{ start = 0.0, stop = 1.0, steps = 2000 }}\n\
+         [[sweep.param]]\npath = \"platforms.taobao.default_wallet\"\nvalues = [\"alipay\", \"none\"]\n"
+    );
+    let plan = gardengate::scenario::from_text(&text, "t.toml", Path::new(".")).unwrap();
+    assert_eq!(plan.points.len(), 4000);
+    let rec = PlanRecord::from_plan(&plan, 1);
+    assert_eq!(rec.resolved_patches.len(), 4000);
+    for (p, patch) in plan.points.iter().zip(&rec.resolved_patches) {
+        let mut v = rec.resolved_base.clone();
+        apply_merge_patch(&mut v, patch);
+        let want = serde_json::to_value(&p.scenario).unwrap();
+        // A `None` that was `Some` at point 0 comes back as an absent key.
+        assert_eq!(strip_nulls(v), strip_nulls(want), "point {}", p.id);
+    }
+    // A sweep of a scalar: each point adds its patch, label and run, not a copy.
+    let text = format!(
+        "{TINY}[[sweep.param]]\npath = \"policy.tau\"\nrange = {{ start = 0.0, stop = 1.0, steps = 5000 }}\n"
+    );
+    let plan = gardengate::scenario::from_text(&text, "t.toml", Path::new(".")).unwrap();
+    let rec = PlanRecord::from_plan(&plan, 1);
+    let full = serde_json::to_string(&rec.resolved_base).unwrap().len();
+    let written = serde_json::to_string(&rec).unwrap().len();
+    assert!(
+        written < full + 5000 * 400,
+        "plan.json {written} bytes for 5000 points (one scenario is {full} bytes)"
+    );
+}
+
+fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.into_iter()
+                .filter(|(_, x)| !x.is_null())
+                .map(|(k, x)| (k, strip_nulls(x)))
+                .collect(),
+        ),
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(strip_nulls).collect())
+        }
+        x => x,
+    }
+}

@@ -71,15 +71,27 @@ pub struct PlanRecord {
     /// Swept column whose values make the panels of time charts (None: one per point).
     #[serde(default)]
     pub panel_by: Option<String>,
-    /// The fully resolved scenario of each point (every parameter, defaults filled in).
+    /// The fully resolved scenario of point 0 (every parameter, defaults filled in).
     #[serde(default)]
-    pub resolved: Vec<serde_json::Value>,
+    pub resolved_base: serde_json::Value,
+    /// Each point's resolved scenario as a JSON merge patch (RFC 7386) of `resolved_base`:
+    /// only what the point changes (`{}` for point 0), so that a plan of many points stays
+    /// small (a full copy per point made a 100 000-point sweep's plan.json 704 MB). Apply
+    /// the patch to the base to get the point's scenario (a `null` in a patch is a value
+    /// that became unset).
+    #[serde(default)]
+    pub resolved_patches: Vec<serde_json::Value>,
 }
 
 impl PlanRecord {
     /// The record of a plan split into `shards` shards.
     pub fn from_plan(plan: &Plan, shards: u32) -> Self {
         let sc = &plan.points[0].scenario;
+        let base = plan
+            .points
+            .first()
+            .and_then(|p| serde_json::to_value(&p.scenario).ok())
+            .unwrap_or_default();
         PlanRecord {
             format: FORMAT,
             program_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -119,10 +131,14 @@ impl PlanRecord {
             wallets: sc.wallets.iter().map(|w| w.name.clone()).collect(),
             ecosystems: sc.ecosystems.iter().map(|e| e.name.clone()).collect(),
             panel_by: plan.source.charts.panel_by.clone(),
-            resolved: plan
+            resolved_base: base.clone(),
+            resolved_patches: plan
                 .points
                 .iter()
-                .map(|p| serde_json::to_value(&p.scenario).unwrap_or_default())
+                .map(|p| {
+                    let v = serde_json::to_value(&p.scenario).unwrap_or_default();
+                    merge_patch(&base, &v)
+                })
                 .collect(),
         }
     }
@@ -685,4 +701,53 @@ pub fn hostname() -> String {
         .map(|s| s.trim().to_string())
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The JSON merge patch (RFC 7386) that turns `base` into `target`: the keys of objects whose
+/// values differ (recursively), `null` for keys `target` lacks; any other differing value is
+/// replaced whole.
+pub fn merge_patch(base: &serde_json::Value, target: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match (base, target) {
+        (Value::Object(b), Value::Object(t)) => {
+            let mut out = serde_json::Map::new();
+            for (k, tv) in t {
+                match b.get(k) {
+                    Some(bv) if bv == tv => {}
+                    Some(bv) if bv.is_object() && tv.is_object() => {
+                        out.insert(k.clone(), merge_patch(bv, tv));
+                    }
+                    _ => {
+                        out.insert(k.clone(), tv.clone());
+                    }
+                }
+            }
+            for k in b.keys().filter(|k| !t.contains_key(*k)) {
+                out.insert(k.clone(), Value::Null);
+            }
+            Value::Object(out)
+        }
+        _ => target.clone(),
+    }
+}
+
+/// Applies a JSON merge patch (RFC 7386) to `base` (the inverse of `merge_patch`).
+pub fn apply_merge_patch(base: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(p) = patch else {
+        *base = patch.clone();
+        return;
+    };
+    if !base.is_object() {
+        *base = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(b) = base {
+        for (k, v) in p {
+            if v.is_null() {
+                b.remove(k);
+            } else {
+                apply_merge_patch(b.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
 }

@@ -328,6 +328,19 @@ mod tests {
         assert!(e.contains("not a readable Parquet"), "{e}");
     }
 
+    /// A Decimal column (polars is built without Decimal support) is refused by the schema
+    /// check with a message, in either column position, instead of panicking in the reader.
+    #[test]
+    fn decimal_columns_are_refused_without_a_panic() {
+        for f in ["decimal-edges.parquet", "decimal-edges-second.parquet"] {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data")
+                .join(f);
+            let e = read(&p).unwrap_err();
+            assert!(e.contains("`source`") && e.contains("integer"), "{f}: {e}");
+        }
+    }
+
     #[test]
     fn directories_and_fifos_say_what_they_are() {
         let dir = tempfile::tempdir().unwrap();
