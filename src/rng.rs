@@ -34,6 +34,8 @@ pub enum Purpose {
     Community = 9,
     /// Seeds of runs within a sweep (agent = point, step = replicate).
     RunSeed = 10,
+    /// Bootstrap resamples of effects (never used inside a run).
+    Bootstrap = 11,
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;

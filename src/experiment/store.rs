@@ -74,6 +74,9 @@ pub struct PlanRecord {
     /// The fully resolved scenario of each point (every parameter, defaults filled in).
     #[serde(default)]
     pub resolved: Vec<serde_json::Value>,
+    /// Variants, baseline, windows and effect options (`scenario::variants`).
+    #[serde(default)]
+    pub comparison: crate::scenario::variants::Comparison,
 }
 
 impl PlanRecord {
@@ -124,6 +127,7 @@ impl PlanRecord {
                 .iter()
                 .map(|p| serde_json::to_value(&p.scenario).unwrap_or_default())
                 .collect(),
+            comparison: plan.comparison.clone(),
         }
     }
 
@@ -232,7 +236,7 @@ pub fn shard_path(out: &Path, i: u32, n: u32) -> PathBuf {
 }
 
 /// Files and folders that a batch writes (and `--force` or a fresh run may remove).
-const OWNED: [&str; 7] = [
+const OWNED: [&str; 12] = [
     "runs",
     "shards",
     "charts",
@@ -240,6 +244,11 @@ const OWNED: [&str; 7] = [
     "summary.parquet",
     "summary.csv",
     "manifest.json",
+    "effects.parquet",
+    "effects.csv",
+    "steps.csv",
+    "steps_long.parquet",
+    "steps_long.csv",
 ];
 
 /// Prepares an out folder for a plan: refuses results of a different scenario unless

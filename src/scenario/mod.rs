@@ -9,6 +9,7 @@ pub mod error;
 pub mod model;
 pub mod resolve;
 pub mod schema;
+pub mod variants;
 
 pub use error::{Problem, ScenarioError};
 pub use model::*;
@@ -30,6 +31,10 @@ pub struct Point {
     /// The resolved scenario of this point.
     #[serde(skip)]
     pub scenario: Scenario,
+    /// The point whose seeds this point's runs take (itself, or under common random numbers
+    /// point 0 of a sweep or a variant's baseline counterpart).
+    #[serde(skip)]
+    pub seed_point: u32,
 }
 
 /// A swept value as it goes into output columns.
@@ -81,6 +86,8 @@ pub struct Plan {
     pub replicates: u32,
     /// All runs, in run_id order.
     pub runs: Vec<RunSpec>,
+    /// Variants, baseline and windows of the comparison.
+    pub comparison: variants::Comparison,
 }
 
 impl Plan {
@@ -99,12 +106,7 @@ impl Plan {
         }
         let reps = self.replicates;
         let master = self.source.seed;
-        let crn = self
-            .source
-            .sweep
-            .as_ref()
-            .is_some_and(|s| s.common_random_numbers);
-        self.runs = runs_of(&self.points, reps, master, crn);
+        self.runs = runs_of(&self.points, reps, master);
         use sha2::Digest;
         let text = format!("{}\n#seed={master}\n#replicates={reps}", self.hash);
         self.hash = sha2::Sha256::digest(text.as_bytes())
@@ -115,9 +117,9 @@ impl Plan {
     }
 }
 
-/// The runs of a plan in run_id order: point × replicate, each with its derived seed (the
-/// same for every point under common random numbers).
-fn runs_of(points: &[Point], replicates: u32, master: u64, crn: bool) -> Vec<RunSpec> {
+/// The runs of a plan in run_id order: point × replicate, each with the seed of its
+/// `seed_point` (the same for every point under common random numbers).
+fn runs_of(points: &[Point], replicates: u32, master: u64) -> Vec<RunSpec> {
     points
         .iter()
         .flat_map(|p| {
@@ -125,7 +127,7 @@ fn runs_of(points: &[Point], replicates: u32, master: u64, crn: bool) -> Vec<Run
                 run_id: p.id * replicates + r,
                 point_id: p.id,
                 replicate: r,
-                seed: run_seed(master, if crn { 0 } else { p.id }, r),
+                seed: run_seed(master, p.seed_point, r),
             })
         })
         .collect()
@@ -165,14 +167,167 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     };
     // Syntax first (the table), then the schema: a syntax error is then never mistaken for a
     // schema one.
-    let table: toml::Table =
+    let mut table: toml::Table =
         toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, true)]))?;
-    let source: ScenarioFile =
+    let mut source: ScenarioFile =
         toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, false)]))?;
+    // The identity covers the parent's text too: changing it changes the scenario.
+    let mut identity = text.to_string();
+    let mut parent_text: Option<(String, String)> = None;
+    // The parent's own problems are reported against the parent; what remains after the
+    // merge is this file's doing and is located here.
+    if let Some(parent) = source.extends.clone() {
+        let ppath = base_dir.join(&parent);
+        let ptext = std::fs::read_to_string(&ppath).map_err(|e| {
+            err(vec![Problem {
+                key: "extends".into(),
+                line: error::locate(text, "extends"),
+                message: format!("cannot read `{}`: {e}", ppath.display()),
+                suggestion: Some("the path is relative to this file's folder".into()),
+            }])
+        })?;
+        let pfile = ppath.display().to_string();
+        let pbase = ppath.parent().unwrap_or(Path::new("."));
+        let parent_plan = from_text(&ptext, &pfile, pbase)?;
+        if parent_plan.source.extends.is_some() {
+            return Err(err(vec![Problem {
+                key: "extends".into(),
+                line: error::locate(text, "extends"),
+                message: format!("`{parent}` extends another file; expected one level"),
+                suggestion: Some("extend the file it extends instead".into()),
+            }]));
+        }
+        let ptable: toml::Table = toml::from_str(&ptext).unwrap_or_default();
+        table = variants::merge_tables(ptable, table);
+        source = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                err(vec![Problem {
+                    key: "extends".into(),
+                    line: error::locate(text, "extends"),
+                    message: format!(
+                        "this file and `{parent}` do not combine: {}",
+                        plain_message(e.message())
+                    ),
+                    suggestion: None,
+                }])
+            })?;
+        identity = format!("{text}\n#extends={parent}\n{ptext}");
+        parent_text = Some((pfile, ptext));
+    }
 
     let sweep = source.sweep.clone().unwrap_or_default();
     let replicates = sweep.replicates.unwrap_or(source.replicates);
-    let (axes, mut problems) = sweep_axes(&sweep);
+    let mut problems = Vec::new();
+    if replicates == 0 {
+        problems.push(Problem {
+            key: if sweep.replicates.is_some() {
+                "sweep.replicates"
+            } else {
+                "replicates"
+            }
+            .into(),
+            line: None,
+            message: "0 replicates; expected at least 1".into(),
+            suggestion: None,
+        });
+    }
+
+    let mut base = table.clone();
+    for k in variants::FILE_ONLY_KEYS {
+        base.remove(k);
+    }
+    problems.extend(variants::check_event_ids(&base));
+    let (mut sweep_columns, mut points, more) =
+        expand(text, &base, &sweep, replicates, "", base_dir);
+    problems.extend(more);
+    if sweep.common_random_numbers {
+        for p in &mut points {
+            p.seed_point = 0;
+        }
+    }
+    let axes_columns = sweep_columns.clone();
+    let comparison = variants::expand_variants(
+        &variants::Inputs {
+            text,
+            source: &source,
+            base: &base,
+            sweep: &sweep,
+            replicates,
+            base_dir,
+        },
+        &mut points,
+        &mut sweep_columns,
+        &mut problems,
+    );
+    if let Some(c) = &source.charts.panel_by {
+        if !axes_columns.iter().any(|a| a == c) {
+            let cols: Vec<&str> = axes_columns.iter().map(String::as_str).collect();
+            problems.push(Problem {
+                key: "charts.panel_by".into(),
+                line: None,
+                message: format!(
+                    "`{c}` is not a swept column; expected one of the `[[sweep.param]]` columns"
+                ),
+                suggestion: Some(if cols.is_empty() {
+                    "remove it: this scenario has no sweep".into()
+                } else {
+                    error::suggest(c, cols.iter().copied())
+                }),
+            });
+        }
+    }
+    for p in &mut problems {
+        if p.line.is_none() {
+            p.line = error::locate(text, &p.key);
+        }
+        // A key this file does not write comes from the parent: say where.
+        if let Some((pfile, ptext)) = &parent_text {
+            if p.line.is_none() || p.line == Some(1) && !text.contains(&p.key) {
+                if let Some(l) = error::locate(ptext, &p.key) {
+                    p.message = format!("{} (`{}` is set in {pfile}:{l})", p.message, p.key);
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        // The same problem at several points (or found twice) is reported once.
+        let mut seen = std::collections::HashSet::new();
+        problems.retain(|p| seen.insert((p.key.clone(), p.message.clone())));
+        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+        return Err(err(problems));
+    }
+
+    let runs = runs_of(&points, replicates, source.seed);
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(identity.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Plan {
+        file: file.to_string(),
+        hash,
+        source,
+        sweep_columns,
+        points,
+        replicates,
+        runs,
+        comparison,
+    })
+}
+
+/// Sweep points of one scenario table (without its `[sweep]`): the swept columns, the
+/// resolved points (ids from 0, in sweep order) and the problems found, located in `text`.
+/// `prefix` is where the sweep is written (`""` for `[sweep]`, `variants[k].` for a variant's).
+fn expand(
+    text: &str,
+    table: &toml::Table,
+    sweep: &schema::Sweep,
+    replicates: u32,
+    prefix: &str,
+    base_dir: &Path,
+) -> (Vec<String>, Vec<Point>, Vec<Problem>) {
+    let (axes, mut problems) = sweep_axes(sweep);
     let mut points_values: Vec<Vec<(usize, toml::Value)>> = vec![Vec::new()];
     // Cartesian product over zip groups, first axis slowest.
     let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -244,22 +399,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             points_values = next;
         }
     }
-    if replicates == 0 {
-        problems.push(Problem {
-            key: if sweep.replicates.is_some() {
-                "sweep.replicates"
-            } else {
-                "replicates"
-            }
-            .into(),
-            line: None,
-            message: "0 replicates; expected at least 1".into(),
-            suggestion: None,
-        });
-    }
-
-    let mut base = table.clone();
-    base.remove("sweep");
+    let base = table;
     // The key each axis sets, e.g. `platforms[0].commission` for `platforms.taobao.commission`.
     let mut set_keys: Vec<Option<String>> = vec![None; axes.len()];
     let mut points = Vec::new();
@@ -297,7 +437,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         let sf: ScenarioFile = match toml::Value::Table(t).try_into() {
             Ok(sf) => sf,
             Err(e) => {
-                problems.extend(sweep_type_problems(&base, &axes, values, &label, &e));
+                problems.extend(sweep_type_problems(base, &axes, values, &label, &e));
                 continue;
             }
         };
@@ -308,6 +448,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
                 label,
                 params,
                 scenario,
+                seed_point: pid as u32,
             }),
             Err(ps) => failed.push((label, values.iter().map(|(ai, _)| *ai).collect(), ps)),
         }
@@ -332,7 +473,10 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             let everywhere = count[&(p.key.clone(), p.message.clone())] == resolved;
             if !axes.is_empty() && (axis.is_some() || !everywhere) {
                 if let Some(ai) = axis {
-                    p.line = error::locate(text, &format!("sweep.param[{ai}].{}", axes[ai].source));
+                    p.line = error::locate(
+                        text,
+                        &format!("{prefix}sweep.param[{ai}].{}", axes[ai].source),
+                    );
                 }
                 match swept
                     .iter_mut()
@@ -355,21 +499,11 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         p.message = format!("at sweep point {label}{more}: {}", p.message);
         problems.push(p);
     }
-    if let Some(c) = &source.charts.panel_by {
-        if !axes.iter().any(|a| &a.column == c) {
-            let cols: Vec<&str> = axes.iter().map(|a| a.column.as_str()).collect();
-            problems.push(Problem {
-                key: "charts.panel_by".into(),
-                line: None,
-                message: format!(
-                    "`{c}` is not a swept column; expected one of the `[[sweep.param]]` columns"
-                ),
-                suggestion: Some(if cols.is_empty() {
-                    "remove it: this scenario has no sweep".into()
-                } else {
-                    error::suggest(c, cols.iter().copied())
-                }),
-            });
+    if !prefix.is_empty() {
+        for p in &mut problems {
+            if p.key == "sweep" || p.key.starts_with("sweep.") {
+                p.key = format!("{prefix}{}", p.key);
+            }
         }
     }
     for p in &mut problems {
@@ -378,38 +512,15 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
                 set_keys
                     .iter()
                     .position(|k| k.as_deref().is_some_and(|k| key_under(&p.key, k)))
-                    .and_then(|i| error::locate(text, &format!("sweep.param[{i}]")))
+                    .and_then(|i| error::locate(text, &format!("{prefix}sweep.param[{i}]")))
             });
         }
     }
-    if !problems.is_empty() {
-        // The same problem at several points (or found twice) is reported once.
-        let mut seen = std::collections::HashSet::new();
-        problems.retain(|p| seen.insert((p.key.clone(), p.message.clone())));
-        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
-        return Err(err(problems));
-    }
-
-    let runs = runs_of(
-        &points,
-        replicates,
-        source.seed,
-        sweep.common_random_numbers,
-    );
-    use sha2::Digest;
-    let hash = sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok(Plan {
-        file: file.to_string(),
-        hash,
-        source,
-        sweep_columns: axes.iter().map(|a| a.column.clone()).collect(),
+    (
+        axes.iter().map(|a| a.column.clone()).collect(),
         points,
-        replicates,
-        runs,
-    })
+        problems,
+    )
 }
 
 /// Finds which swept values a scenario cannot take (wrong type, unknown key) by setting each
@@ -589,6 +700,9 @@ fn set_path(
         ));
     }
     let top = segs[0];
+    if top == "events" {
+        return variants::set_event_field(t, &segs, v);
+    }
     if ["platforms", "wallets", "ecosystems"].contains(&top) {
         if segs.len() != 3 {
             return Err((format!("`{path}`: expected `{top}.<name>.<key>`"), None));
