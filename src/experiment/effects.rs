@@ -399,7 +399,7 @@ fn short(x: f64) -> String {
 pub fn headline_text(plan: &PlanRecord, rows: &[EffectRow]) -> String {
     let cmp = &plan.comparison;
     let mut lines = vec![format!(
-        "{:<28} {:<18} {:<10} {:>11} {:>11} {:>25} {:>9}  test",
+        "{:<28} {:<18} {:<16} {:>11} {:>11} {:>25} {:>9}  test",
         "variant / point", "metric", "window", "baseline", "effect", "95% interval", "relative"
     )];
     for r in rows {
@@ -412,10 +412,10 @@ pub fn headline_text(plan: &PlanRecord, rows: &[EffectRow]) -> String {
             .get(r.point_id as usize)
             .map_or("", |p| p.label.as_str());
         lines.push(format!(
-            "{:<28} {:<18} {:<10} {:>11} {:>11} {:>25} {:>8.2}%  {}, n={}",
+            "{:<28} {:<18} {:<16} {:>11} {:>11} {:>25} {:>8.2}%  {}, n={}",
             truncate(label, 28),
             truncate(&r.metric, 18),
-            truncate(&cmp.windows[r.window].name, 10),
+            truncate(&cmp.windows[r.window].name, 16),
             short(e.baseline_level),
             short(e.effect),
             format!(

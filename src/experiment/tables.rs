@@ -111,10 +111,10 @@ pub fn long_frame(plan: &PlanRecord, steps: &DataFrame) -> Result<DataFrame> {
     let mut entity = Vec::with_capacity(h * k);
     let mut value = Vec::with_capacity(h * k);
     for i in 0..h {
-        for (j, (m, e)) in names.iter().enumerate() {
+        for (col, (m, e)) in values.iter().zip(&names) {
             metric.push(m.as_str());
             entity.push(e.as_str());
-            value.push(values[j][i]);
+            value.push(col[i]);
         }
     }
     cols.push(Column::new("metric".into(), metric));

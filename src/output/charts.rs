@@ -2193,6 +2193,7 @@ mod tests {
             days_per_step: 7,
             events: &[],
             colours: vec![],
+            y_range: None,
         };
         assert_eq!(fig.x_tick(0.0, 0.0, 10.0), "2021-09-17");
         assert_eq!(fig.x_tick(2.0, 0.0, 10.0), "2021-10-01");
