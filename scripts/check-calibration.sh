@@ -10,7 +10,12 @@
 # Usage: scripts/check-calibration.sh [N]           (N seed sets, default 50; seeds 1, 2, ...
 #                                                    skipping ci.toml's own seed, which would
 #                                                    reproduce the baseline bit for bit)
-# Environment: ALPHAS ("0.01 0.05"), TAU (0.3), BIN (target/release/gardengate),
+# Environment: ALPHAS ("0.01 0.05"), TAU (0.3), SET ("section.key=value": change that key
+#              instead of policy.tau, e.g. SET=revision.switch_cost=2.0),
+#              PAIRED=1 (power of the paired test: each changed run is checked against a
+#              baseline run of the unchanged scenario with the same seed, made per seed set;
+#              the false-alarm runs then repeat the baseline bit for bit and never alarm),
+#              BIN (target/release/gardengate),
 #              SCENARIO (experiments/ci.toml), BASELINE (experiments/baselines/ci),
 #              KEEP=dir (keep the per-check JSON reports there).
 # Needs a release build (cargo build --release) and python3 (standard library only).
@@ -35,8 +40,13 @@ trap 'rm -rf "$tmp"' EXIT
 reports=${KEEP:-$tmp/reports}
 mkdir -p "$reports"
 
-# The changed scenario: policy.tau = $TAU in the [policy] table (created if absent), same name.
+# The changed scenario: policy.tau = $TAU in the [policy] table (created if absent), same name;
+# or, with SET, a file that extends the scenario and sets that key.
 alt=$tmp/$(basename "$SCENARIO" .toml)-tau.toml
+if [[ -n ${SET:-} ]]; then
+  key=${SET%%=*}; val=${SET#*=}
+  printf 'extends = "%s"\n[%s]\n%s = %s\n' "$(realpath "$SCENARIO")" "${key%.*}" "${key##*.}" "$val" >"$alt"
+else
 awk -v tau="$TAU" '
   /^[[:space:]]*\[/ { if (inpol && !done) { print "tau = " tau; done = 1 }
                       inpol = ($0 ~ /^[[:space:]]*\[policy\][[:space:]]*(#.*)?$/) }
@@ -45,6 +55,7 @@ awk -v tau="$TAU" '
   END { if (inpol && !done) print "tau = " tau
         else if (!done) { print ""; print "[policy]"; print "tau = " tau } }
 ' "$SCENARIO" >"$alt"
+fi
 "$BIN" validate "$alt" >/dev/null || { echo "error: the changed scenario $alt does not load" >&2; exit 2; }
 
 base_seed=$(sed -n 's/^seed[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' "$SCENARIO" | head -1)
@@ -56,10 +67,15 @@ while ((${#seeds[@]} < N)); do
 done
 
 log=$tmp/results.tsv # kind seed alpha exit
-echo "calibrating: $N seed sets (${seeds[0]}..${seeds[-1]}, skipping the baseline's seed ${base_seed:-?}), alphas $ALPHAS, changed tau=$TAU" >&2
+echo "calibrating: $N seed sets (${seeds[0]}..${seeds[-1]}, skipping the baseline's seed ${base_seed:-?}), alphas $ALPHAS, changed ${SET:-tau=$TAU}${PAIRED:+, paired by seed}" >&2
 start=$SECONDS
 done_sets=0
 for s in "${seeds[@]}"; do
+  base=$BASELINE
+  if [[ -n ${PAIRED:-} ]]; then
+    base=$tmp/baseline-$s
+    "$BIN" run "$SCENARIO" --seed "$s" --quiet --no-charts --out "$base"
+  fi
   for kind in null tau; do
     scen=$SCENARIO
     [[ $kind == tau ]] && scen=$alt
@@ -67,13 +83,14 @@ for s in "${seeds[@]}"; do
     "$BIN" run "$scen" --seed "$s" --quiet --no-charts --out "$out"
     for a in $ALPHAS; do
       rc=0
-      "$BIN" check "$out" --baseline "$BASELINE" --mode stat --alpha "$a" --report json \
+      "$BIN" check "$out" --baseline "$base" --mode stat --alpha "$a" --report json \
         >"$reports/$kind-$s-$a.json" || rc=$?
       ((rc <= 1)) || { echo "error: check exited $rc for $kind seed $s" >&2; exit 2; }
       printf '%s\t%s\t%s\t%s\n' "$kind" "$s" "$a" "$rc" >>"$log"
     done
     rm -rf "$out"
   done
+  [[ -n ${PAIRED:-} ]] && rm -rf "$base"
   done_sets=$((done_sets + 1))
   printf '\r  %d/%d seed sets (%ds)' "$done_sets" "$N" $((SECONDS - start)) >&2
 done

@@ -90,6 +90,19 @@ enum Command {
         after_help = "Example:\n  gardengate slurm experiments/unblocking-sweep.toml --out /scratch/sweep --partition short --time 00:30:00 --cpus 4 --max-parallel 8 --submit"
     )]
     Slurm(crate::cluster::SlurmArgs),
+    /// Effects of a finished out folder's variants (or sweep points) against its baseline:
+    /// writes effects.parquet and effects.csv and prints the headline effects.
+    #[command(
+        after_help = "Examples:\n  gardengate effects output/china-2021-counterfactuals\n  gardengate effects output/china-2021-counterfactuals --bootstrap 2000"
+    )]
+    Effects {
+        /// Out folder of a finished run.
+        dir: PathBuf,
+        /// Also give percentile bootstrap bounds from this many resamples (default: the
+        /// scenario's `[effects] bootstrap`, else none).
+        #[arg(long)]
+        bootstrap: Option<u32>,
+    },
     /// Benchmark the engine: consumer-steps per second, time per phase, peak memory.
     #[command(
         after_help = "Examples:\n  gardengate bench --consumers 1000000 --steps 50 --threads 2\n  gardengate bench --consumers 10000000 --merchants 1000000 --steps 365   # bench-10m"
@@ -133,6 +146,9 @@ pub struct RunArgs {
     /// Skip charts.
     #[arg(long)]
     pub no_charts: bool,
+    /// Also write steps.csv (as `[output] csv = true`).
+    #[arg(long)]
+    pub csv: bool,
 }
 
 /// Entry point; returns the process exit code.
@@ -210,6 +226,24 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             threads,
             force,
         } => crate::check::cli::baseline(&scenario, &out, threads_from(threads), force),
+        Command::Effects { dir, bootstrap } => {
+            let rows = experiment::effects::command(&dir, bootstrap).map_err(|e| {
+                let msg = format!("{e:#}");
+                if msg.contains("declares nothing to compare") || msg.contains("no plan here") {
+                    bad_input(msg)
+                } else {
+                    Failure::from(e)
+                }
+            })?;
+            let plan = experiment::PlanRecord::read(&dir)?;
+            print!("{}", experiment::effects::headline_text(&plan, &rows));
+            println!(
+                "{} effects written to {}",
+                rows.len(),
+                dir.join("effects.csv").display()
+            );
+            Ok(0)
+        }
         Command::Slurm(a) => crate::cluster::slurm(a),
         Command::Bench(a) => crate::bench::run(a),
     }
@@ -219,7 +253,8 @@ fn run(a: RunArgs) -> Result<i32, Failure> {
     if let Some(n) = a.threads {
         experiment::check_threads(n).map_err(|e| bad_input(format!("{e:#}")))?;
     }
-    let plan = load_plan(&a.scenario, a.seed, a.replicates)?;
+    let mut plan = load_plan(&a.scenario, a.seed, a.replicates)?;
+    plan.comparison.csv |= a.csv;
     for p in &plan.points {
         crate::bench::check_fits(&p.scenario)?;
     }
@@ -244,6 +279,9 @@ fn run(a: RunArgs) -> Result<i32, Failure> {
     };
     let report = experiment::run_batch(&plan, &opts)?;
     if !a.quiet {
+        if report.finalized && !report.summary.is_empty() {
+            println!("{}", report.summary.trim_end());
+        }
         let what = if report.finalized {
             "results"
         } else {

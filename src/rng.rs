@@ -39,6 +39,8 @@ pub enum Purpose {
     Checkout = 11,
     /// Priority of a new link in an overflowing inbox (agent = sender << 32 | recipient).
     InboxPriority = 12,
+    /// Bootstrap resamples of effects (never used inside a run).
+    Bootstrap = 13,
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;

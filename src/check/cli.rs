@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub enum Mode {
     /// Every value identical.
     Exact,
-    /// Replicate distributions compatible (Welch + KS, Holm-corrected, tolerance floor).
+    /// Replicate distributions compatible (Welch, or paired t when the runs share seeds, + KS; Holm-corrected, tolerance floor).
     Stat,
 }
 
@@ -49,7 +49,8 @@ pub struct CheckArgs {
     /// Family-wise significance level (Holm).
     #[arg(long, default_value_t = 0.01)]
     pub alpha: f64,
-    /// Tolerance floor, e.g. `rel=0.02,abs=1e-9`: a drift smaller than max(abs, rel·|baseline|) never fails.
+    /// Tolerance floor, e.g. `rel=0.02,abs=1e-9`: a drift smaller than max(abs, rel·|baseline|) never fails [default: rel=0.02,abs=1e-9].
+    /// (Stat mode pairs runs by seed, paired t test, when results and baseline share seeds; else Welch.)
     #[arg(long)]
     pub tolerance: Option<String>,
     /// Steps averaged per run (default: the scenario's summary_last_steps).

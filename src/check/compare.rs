@@ -244,9 +244,14 @@ pub struct MetricTest {
     /// and means differ).
     #[serde(with = "json_f64")]
     pub effect_size: f64,
-    /// Two-sided Welch t-test p-value (NaN when n < 2 on either side).
+    /// Two-sided t-test p-value (NaN when n < 2 on either side): Welch's, or the paired t
+    /// test on the per-seed differences when every result run has a baseline run with its
+    /// seed (see `test`).
     #[serde(with = "json_f64")]
     pub p_welch: f64,
+    /// Which t test gave `p_welch`: `Welch t` or `paired t`.
+    #[serde(default)]
+    pub test: String,
     /// Two-sided two-sample Kolmogorov–Smirnov p-value.
     #[serde(with = "json_f64")]
     pub p_ks: f64,
@@ -706,12 +711,30 @@ pub fn stat_compare(
                     .map(|r| tail_mean(column(r, metric).expect("common column"), opts.last_n))
                     .collect()
             };
+            // A replication rerun (the same seeds) is compared run by run: the baseline's
+            // runs in the order of the results' seeds.
+            let by_seed: Option<Vec<&RunData>> = (rruns.len() == bruns.len())
+                .then(|| {
+                    rruns
+                        .iter()
+                        .map(|r| {
+                            let mut hits = bruns.iter().filter(|b| b.seed == r.seed);
+                            match (hits.next(), hits.next()) {
+                                (Some(b), None) => Some(*b),
+                                _ => None,
+                            }
+                        })
+                        .collect()
+                })
+                .flatten();
+            let b_summaries = summaries(by_seed.as_deref().unwrap_or(bruns));
             tests.push(test_metric(
                 *pid,
                 &bruns[0].point_label,
                 metric,
                 summaries(rruns),
-                summaries(bruns),
+                b_summaries,
+                by_seed.is_some(),
                 opts,
             ));
         }
@@ -732,6 +755,26 @@ pub fn stat_compare(
     })
 }
 
+/// Paired t test of differences `d` against 0: `(t, df, two-sided p)`. n < 2 → NaN; all
+/// differences equal → p 1 when they are 0, else 0.
+fn paired_t_test(d: &[f64]) -> (f64, f64, f64) {
+    let n = d.len();
+    if n < 2 {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let (m, sd) = (mean(d), sample_sd(d));
+    if sd == 0.0 {
+        return if m == 0.0 {
+            (0.0, (n - 1) as f64, 1.0)
+        } else {
+            (f64::INFINITY.copysign(m), (n - 1) as f64, 0.0)
+        };
+    }
+    let t = m / (sd / (n as f64).sqrt());
+    let df = (n - 1) as f64;
+    (t, df, (2.0 * student_t_sf(t.abs(), df)).min(1.0))
+}
+
 /// Builds one test; `p_adjusted` is filled in later (NaN here) and `drifted` is only set
 /// when forced by all-non-finite data.
 fn test_metric(
@@ -740,9 +783,17 @@ fn test_metric(
     metric: &str,
     r_all: Vec<f64>,
     b_all: Vec<f64>,
+    paired: bool,
     opts: &StatOptions,
 ) -> MetricTest {
     let mut notes = Vec::new();
+    // Paired differences, where both runs of a pair are finite.
+    let d: Vec<f64> = r_all
+        .iter()
+        .zip(&b_all)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| x - y)
+        .collect();
     let (r_total, b_total) = (r_all.len(), b_all.len());
     let r: Vec<f64> = r_all.into_iter().filter(|v| v.is_finite()).collect();
     let b: Vec<f64> = b_all.into_iter().filter(|v| v.is_finite()).collect();
@@ -775,7 +826,11 @@ fn test_metric(
     } else {
         diff * f64::INFINITY
     };
-    let (_, _, p_welch) = welch_t_test(&r, &b);
+    let (_, _, p_welch) = if paired {
+        paired_t_test(&d)
+    } else {
+        welch_t_test(&r, &b)
+    };
     if (r.len() < 2 || b.len() < 2) && !r.is_empty() && !b.is_empty() {
         notes.push(format!(
             "Welch test skipped (n_result = {}, n_baseline = {}; needs n >= 2): p treated as 1",
@@ -798,6 +853,7 @@ fn test_metric(
         rel_diff,
         effect_size: cohens_d(&r, &b),
         p_welch,
+        test: if paired { "paired t" } else { "Welch t" }.to_string(),
         p_ks,
         p_adjusted: f64::NAN,
         tolerance: opts.abs_tol.max(opts.rel_tol * mb.abs()),
@@ -935,8 +991,17 @@ fn xml_escape(s: &str, attr: bool) -> String {
 
 fn stat_settings(o: &StatOutcome) -> String {
     let opts = &o.options;
+    let paired = o.tests.iter().filter(|t| t.test == "paired t").count();
+    let test = match paired {
+        0 => "Welch t + KS per test".to_string(),
+        p if p == o.tests.len() => {
+            "paired t (results and baseline share seeds: runs paired by seed) + KS per test"
+                .to_string()
+        }
+        p => format!("paired t for {p} tests whose runs share seeds, Welch t for the rest, + KS"),
+    };
     format!(
-        "alpha {:?}, Holm-adjusted over {} p-values; tolerance max({:?}, {}% of |baseline mean|); run summary: mean of last {} steps",
+        "{test}; alpha {:?}, Holm-adjusted over {} p-values; tolerance max({:?}, {}% of |baseline mean|); run summary: mean of last {} steps",
         opts.alpha,
         2 * o.tests.len(),
         opts.abs_tol,

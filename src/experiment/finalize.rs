@@ -66,6 +66,12 @@ pub fn missing_runs(out: &Path, plan: &PlanRecord) -> Vec<u32> {
 
 /// Writes steps, summary, manifest and charts of a complete out folder.
 pub fn finalize(out: &Path, threads: usize, draw_charts: bool) -> Result<()> {
+    finalize_report(out, threads, draw_charts).map(|_| ())
+}
+
+/// [`finalize`], returning the terminal summary: the headline effects when the plan
+/// compares points, else the headline levels.
+pub fn finalize_report(out: &Path, threads: usize, draw_charts: bool) -> Result<String> {
     let plan = PlanRecord::read(out)?;
     let missing = missing_runs(out, &plan);
     if !missing.is_empty() {
@@ -102,6 +108,7 @@ pub fn finalize(out: &Path, threads: usize, draw_charts: bool) -> Result<()> {
     let mut steps = steps.ok_or_else(|| anyhow::anyhow!("the plan has no runs"))?;
     steps.align_chunks_par();
     frame::write_parquet(&mut steps, &out.join("steps.parquet"))?;
+    super::tables::extra_outputs(out, &plan, &mut steps)?;
     drop(steps);
 
     let summary = summarise(&plan, &runs);
@@ -109,10 +116,59 @@ pub fn finalize(out: &Path, threads: usize, draw_charts: bool) -> Result<()> {
     frame::write_parquet(&mut sdf, &out.join("summary.parquet"))?;
     frame::write_csv(&mut sdf, &out.join("summary.csv"))?;
     write_manifest(out, &plan, threads)?;
+    let effects = if plan.comparison.baseline.is_some() {
+        Some(super::effects::write(
+            out,
+            &plan,
+            &runs,
+            plan.comparison.bootstrap,
+        )?)
+    } else {
+        None
+    };
     if draw_charts {
         draw(out, &plan, &runs, &summary)?;
+        if let Some(rows) = &effects {
+            super::effect_charts::draw(out, &plan, &runs, rows)?;
+        }
     }
-    Ok(())
+    Ok(match &effects {
+        Some(rows) => super::effects::headline_text(&plan, rows),
+        None => levels_text(&plan, &summary),
+    })
+}
+
+/// The terminal table of headline levels (mean of the last N steps, 95 % CI over replicates).
+fn levels_text(plan: &PlanRecord, s: &Summary) -> String {
+    let heads = &plan.comparison.headline;
+    let mut lines = vec![format!(
+        "levels, mean of the last {} steps (± 95% CI half-width over {} replicate{}):",
+        plan.summary_last_steps,
+        plan.replicates,
+        if plan.replicates == 1 { "" } else { "s" }
+    )];
+    for (p, (_, st)) in plan.points.iter().zip(&s.points).take(20) {
+        let cells: Vec<String> = heads
+            .iter()
+            .filter_map(|h| s.metrics.iter().position(|m| m == h).map(|k| (h, k)))
+            .map(|(h, k)| {
+                let ci = if st[k].2.is_finite() {
+                    format!(" ± {:.4}", st[k].2)
+                } else {
+                    String::new()
+                };
+                format!("{h} {:.6}{ci}", st[k].0)
+            })
+            .collect();
+        lines.push(format!("  {}: {}", p.label, cells.join("; ")));
+    }
+    if plan.points.len() > 20 {
+        lines.push(format!(
+            "  … {} more points in summary.csv",
+            plan.points.len() - 20
+        ));
+    }
+    lines.join("\n") + "\n"
 }
 
 /// Mean, standard deviation and 95% CI half-width of a metric over replicates.
@@ -257,6 +313,7 @@ fn write_manifest(out: &Path, plan: &PlanRecord, threads: usize) -> Result<()> {
         "points": plan.points,
         "resolved_base": plan.resolved_base,
         "resolved_patches": plan.resolved_patches,
+        "comparison": plan.comparison,
         "shards": plan.shards,
         "threads": threads,
         "started": store::iso_time(first),
@@ -271,17 +328,18 @@ fn write_manifest(out: &Path, plan: &PlanRecord, threads: usize) -> Result<()> {
     )
 }
 
-/// Mean and CI band over replicates, per step, of one metric at one point.
-fn band(runs: &[&RunValues], metric: &str, steps: usize) -> Series {
+/// Mean and CI band over replicates, per step from `from` (the warm-up) on, of one metric at
+/// one point.
+fn band(runs: &[&RunValues], metric: &str, from: usize, steps: usize) -> Series {
     let mut s = Series {
         label: String::new(),
-        x: (0..steps).map(|t| t as f64).collect(),
+        x: (from..steps).map(|t| t as f64).collect(),
         mean: Vec::with_capacity(steps),
         lo: Vec::with_capacity(steps),
         hi: Vec::with_capacity(steps),
     };
     let mut vals = Vec::with_capacity(runs.len());
-    for t in 0..steps {
+    for t in from..steps {
         vals.clear();
         vals.extend(
             runs.iter()
@@ -318,6 +376,7 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
         })
         .collect();
     let steps = plan.steps as usize;
+    let warm = (plan.comparison.warmup_steps as usize).min(steps);
     // Panels: one per sweep point (at most 12), or one per value of `charts.panel_by`,
     // pooling the runs of every point with that value.
     let groups: Vec<(String, Vec<u32>)> = match plan
@@ -363,7 +422,7 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
                     series: names
                         .iter()
                         .map(|n| {
-                            let mut s = band(&mine, &format!("{prefix}{n}"), steps);
+                            let mut s = band(&mine, &format!("{prefix}{n}"), warm, steps);
                             s.label = n.clone();
                             s
                         })
@@ -377,21 +436,23 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
     } else {
         String::new()
     };
-    charts::time_panels(
+    charts::time_panels_in(
         &dir.join("wallet_shares"),
         &format!("Wallet shares of payment value{reps}{suffix}"),
         "share of payment value",
         &panels_for("wallet_share__", &plan.wallets),
         &axis,
         &events,
+        Some((0.0, 1.0)),
     )?;
-    charts::time_panels(
+    charts::time_panels_in(
         &dir.join("gmv_share_by_ecosystem"),
         &format!("GMV share by ecosystem{reps}{suffix}"),
         "share of GMV",
         &panels_for("gmv_share_eco__", &plan.ecosystems),
         &axis,
         &events,
+        Some((0.0, 1.0)),
     )?;
     let comps = ["consumer_surplus", "merchant_profit", "platform_revenue"];
     let idx: Vec<usize> = comps
@@ -408,17 +469,42 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
                 .collect()
         })
         .collect();
-    charts::grouped_bars(
-        &dir.join("welfare"),
-        &format!(
-            "Welfare per step (yuan), mean of the last {} steps{reps}",
-            plan.summary_last_steps
-        ),
-        "yuan per step",
-        &groups,
-        &comps.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        &values,
-    )?;
+    if groups.len() > 12 {
+        // Many points: one row per point, one panel per component (a bar strip would be
+        // thousands of pixels wide).
+        let panels: Vec<(String, Vec<(f64, f64)>)> = idx
+            .iter()
+            .enumerate()
+            .map(|(j, &k)| {
+                (
+                    summary.metrics[k].clone(),
+                    values.iter().map(|v| v[j]).collect(),
+                )
+            })
+            .collect();
+        charts::forest_plot(
+            &dir.join("welfare"),
+            &format!(
+                "Welfare per step (yuan), mean of the last {} steps{reps}",
+                plan.summary_last_steps
+            ),
+            "yuan per step",
+            &groups,
+            &panels,
+        )?;
+    } else {
+        charts::grouped_bars(
+            &dir.join("welfare"),
+            &format!(
+                "Welfare per step (yuan), mean of the last {} steps{reps}",
+                plan.summary_last_steps
+            ),
+            "yuan per step",
+            &groups,
+            &comps.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            &values,
+        )?;
+    }
     // A heatmap for each pair of swept parameters, averaging over the others.
     for a in 0..plan.sweep_columns.len() {
         for b in a + 1..plan.sweep_columns.len() {

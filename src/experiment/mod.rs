@@ -10,8 +10,11 @@
 //!   assembled results, built only from the files above, so a one-machine run, a resumed
 //!   run and a merge of shards give the same data.
 
+pub mod effect_charts;
+pub mod effects;
 pub mod finalize;
 pub mod store;
+pub mod tables;
 
 use crate::metrics;
 use crate::model::Simulation;
@@ -64,6 +67,8 @@ pub struct BatchReport {
     pub finalized: bool,
     /// Wall seconds.
     pub wall_s: f64,
+    /// Terminal summary of the assembled results (headline effects or levels).
+    pub summary: String,
 }
 
 /// Runs a plan (or one shard of it) into an out folder, then assembles the outputs when
@@ -194,9 +199,10 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
         skipped,
         finalized: false,
         wall_s: 0.0,
+        summary: String::new(),
     };
     if opts.shard.is_none() {
-        finalize::finalize(&opts.out, threads, opts.charts)?;
+        report.summary = finalize::finalize_report(&opts.out, threads, opts.charts)?;
         report.finalized = true;
     }
     report.wall_s = t0.elapsed().as_secs_f64();

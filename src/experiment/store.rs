@@ -81,6 +81,9 @@ pub struct PlanRecord {
     /// that became unset).
     #[serde(default)]
     pub resolved_patches: Vec<serde_json::Value>,
+    /// Variants, baseline, windows and effect options (`scenario::variants`).
+    #[serde(default)]
+    pub comparison: crate::scenario::variants::Comparison,
 }
 
 impl PlanRecord {
@@ -140,6 +143,7 @@ impl PlanRecord {
                     merge_patch(&base, &v)
                 })
                 .collect(),
+            comparison: plan.comparison.clone(),
         }
     }
 
@@ -396,13 +400,18 @@ pub fn shard_path(out: &Path, i: u32, n: u32) -> PathBuf {
 /// Result files at the top of an out folder that a batch writes (and `--force` or a fresh
 /// run may remove). Folders (`runs/`, `shards/`, `charts/`) are never removed whole: only
 /// the files in them that [`is_own_file`] recognises, so a user's `runs/notes.txt` survives.
-const OWNED: [&str; 6] = [
+const OWNED: [&str; 11] = [
     "steps.parquet",
     "summary.parquet",
     "summary.csv",
     "manifest.json",
     "BASELINE.md",
     "plan.json",
+    "effects.parquet",
+    "effects.csv",
+    "steps.csv",
+    "steps_long.parquet",
+    "steps_long.csv",
 ];
 
 /// Whether `name` is a temporary file of [`crate::output::atomic::temp_path`]:

@@ -22,6 +22,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+mod forest;
+pub use forest::forest_plot;
+
 /// One line with a confidence band. x values are step numbers (0-based).
 ///
 /// `lo`/`hi` may be shorter than `mean` or hold NaN: the band then collapses
@@ -97,6 +100,20 @@ pub fn time_panels(
     axis: &TimeAxis,
     events: &[EventMark],
 ) -> Result<()> {
+    time_panels_in(stem, title, y_label, panels, axis, events, None)
+}
+
+/// [`time_panels`] with the y axis spanning at least `y_range` (shares: `Some((0.0, 1.0))`),
+/// whatever the data, so panels and charts compare at a glance.
+pub fn time_panels_in(
+    stem: &Path,
+    title: &str,
+    y_label: &str,
+    panels: &[Panel],
+    axis: &TimeAxis,
+    events: &[EventMark],
+    y_range: Option<(f64, f64)>,
+) -> Result<()> {
     let start_day = match axis.start_date {
         Some((y, m, d)) => {
             if !(1..=12).contains(&m) || d == 0 || d > days_in_month(i64::from(y), m) {
@@ -114,6 +131,7 @@ pub fn time_panels(
         days_per_step: axis.days_per_step.max(1),
         events,
         colours: colour_by_label(panels),
+        y_range,
     };
     write_both(stem, &fig).with_context(|| format!("writing time-series chart {}", stem.display()))
 }
@@ -850,6 +868,8 @@ struct TimeFigure<'a> {
     days_per_step: u32,
     events: &'a [EventMark],
     colours: Vec<(String, RGBColor)>,
+    /// A range the y axis always spans (None: the data's).
+    y_range: Option<(f64, f64)>,
 }
 
 /// One plottable point: x, mean, lo, hi (all finite, lo <= hi).
@@ -1026,6 +1046,11 @@ impl TimeFigure<'_> {
         };
         let y_bounds = finite_bounds(all_pts().flat_map(|p| [p[2], p[3]]));
         let has_data = y_bounds.is_some();
+        let y_bounds = match (self.y_range, y_bounds) {
+            (Some((a, b)), Some((lo, hi))) => Some((a.min(lo), b.max(hi))),
+            (Some(r), None) => Some(r),
+            (None, b) => b,
+        };
 
         let events: Vec<&EventMark> = self
             .events
@@ -1052,9 +1077,33 @@ impl TimeFigure<'_> {
         let plot_w = f64::from(cw.saturating_sub(y_label_area + 2 * margin)).max(1.0);
         let plot_h = f64::from(ch.saturating_sub(x_label_area + caption_h + 2 * margin)).max(1.0);
 
-        // Event labels sit in stacked rows near the top; reserve room so
-        // they do not cover data.
-        let label_rows = events.len().min(3);
+        // Event labels sit in stacked rows near the top: each takes the first row where it
+        // overlaps no earlier label (labels sharing a date stack; none is dropped). Room is
+        // reserved so they do not cover data.
+        let mut rows_of: Vec<usize> = Vec::with_capacity(events.len());
+        let mut taken: Vec<Vec<(f64, f64)>> = Vec::new();
+        for e in &events {
+            let px = (e.step - x0) / (x1 - x0) * plot_w;
+            let w = text_w(&e.label, EVENT_SIZE) + 10.0;
+            let span = if (e.step - x0) / (x1 - x0) > 0.75 {
+                (px - w, px)
+            } else {
+                (px, px + w)
+            };
+            let row = (0..)
+                .find(|&r| {
+                    taken.get(r).is_none_or(|t: &Vec<(f64, f64)>| {
+                        t.iter().all(|&(a, b)| span.1 < a || span.0 > b)
+                    })
+                })
+                .unwrap_or(0);
+            if taken.len() <= row {
+                taken.resize(row + 1, Vec::new());
+            }
+            taken[row].push(span);
+            rows_of.push(row);
+        }
+        let label_rows = taken.len();
         let event_frac = if label_rows > 0 {
             ((label_rows as f64) * 20.0 + 10.0) / plot_h
         } else {
@@ -1097,7 +1146,7 @@ impl TimeFigure<'_> {
                 }
             }
             for (k, e) in events.iter().enumerate() {
-                let row = (k % 3) as f64;
+                let row = rows_of[k] as f64;
                 let (ex, _) = norm(e.step, y0);
                 let ey = 1.0 - (row * 20.0 + 12.0) / plot_h;
                 let len = text_w(&e.label, EVENT_SIZE) / plot_w;
@@ -1201,9 +1250,12 @@ impl TimeFigure<'_> {
                 if !labelled {
                     labelled = true;
                     any_label = true;
+                    // A band swatch only for a series that has a band (one replicate: none).
+                    let band = segs.iter().flatten().any(|p| p[3] > p[2]);
+                    let swatch = if band { colour.mix(0.2) } else { TRANSPARENT };
                     anno.label(s.label.clone()).legend(move |(x, y)| {
                         EmptyElement::at((x, y))
-                            + Rectangle::new([(0, -7), (22, 7)], colour.mix(0.2).filled())
+                            + Rectangle::new([(0, -7), (22, 7)], swatch.filled())
                             + PathElement::new(vec![(0, 0), (22, 0)], colour.stroke_width(2))
                     });
                 }
@@ -1229,7 +1281,7 @@ impl TimeFigure<'_> {
                 } else {
                     (5, HPos::Left)
                 };
-                let dy = 4 + 20 * (k % 3) as i32;
+                let dy = 4 + 20 * rows_of[k] as i32;
                 let w = text_w(&e.label, EVENT_SIZE) as i32 + 4;
                 let (bx0, bx1) = if right_side {
                     (dx - w, dx + 2)
@@ -2141,6 +2193,7 @@ mod tests {
             days_per_step: 7,
             events: &[],
             colours: vec![],
+            y_range: None,
         };
         assert_eq!(fig.x_tick(0.0, 0.0, 10.0), "2021-09-17");
         assert_eq!(fig.x_tick(2.0, 0.0, 10.0), "2021-10-01");

@@ -10,6 +10,7 @@ pub mod error;
 pub mod model;
 pub mod resolve;
 pub mod schema;
+pub mod variants;
 
 pub use error::{Problem, ScenarioError};
 pub use model::*;
@@ -31,6 +32,10 @@ pub struct Point {
     /// The resolved scenario of this point.
     #[serde(skip)]
     pub scenario: Scenario,
+    /// The point whose seeds this point's runs take (itself, or under common random numbers
+    /// point 0 of a sweep or a variant's baseline counterpart).
+    #[serde(skip)]
+    pub seed_point: u32,
 }
 
 /// A swept value as it goes into output columns.
@@ -82,6 +87,8 @@ pub struct Plan {
     pub replicates: u32,
     /// All runs, in run_id order.
     pub runs: Vec<RunSpec>,
+    /// Variants, baseline and windows of the comparison.
+    pub comparison: variants::Comparison,
 }
 
 impl Plan {
@@ -100,12 +107,7 @@ impl Plan {
         }
         let reps = self.replicates;
         let master = self.source.seed;
-        let crn = self
-            .source
-            .sweep
-            .as_ref()
-            .is_some_and(|s| s.common_random_numbers);
-        self.runs = runs_of(&self.points, reps, master, crn);
+        self.runs = runs_of(&self.points, reps, master);
         use sha2::Digest;
         let text = format!("{}\n#seed={master}\n#replicates={reps}", self.hash);
         self.hash = sha2::Sha256::digest(text.as_bytes())
@@ -116,9 +118,9 @@ impl Plan {
     }
 }
 
-/// The runs of a plan in run_id order: point × replicate, each with its derived seed (the
-/// same for every point under common random numbers).
-fn runs_of(points: &[Point], replicates: u32, master: u64, crn: bool) -> Vec<RunSpec> {
+/// The runs of a plan in run_id order: point × replicate, each with the seed of its
+/// `seed_point` (the same for every point under common random numbers).
+fn runs_of(points: &[Point], replicates: u32, master: u64) -> Vec<RunSpec> {
     points
         .iter()
         .flat_map(|p| {
@@ -126,7 +128,7 @@ fn runs_of(points: &[Point], replicates: u32, master: u64, crn: bool) -> Vec<Run
                 run_id: p.id * replicates + r,
                 point_id: p.id,
                 replicate: r,
-                seed: run_seed(master, if crn { 0 } else { p.id }, r),
+                seed: run_seed(master, p.seed_point, r),
             })
         })
         .collect()
@@ -200,20 +202,184 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         file: file.to_string(),
         problems,
     };
-    let loc = error::Locator::new(text);
     // Syntax first (the table), then the schema: a syntax error is then never mistaken for a
     // schema one.
-    let table: toml::Table =
+    let mut table: toml::Table =
         toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, true)]))?;
-    let source: ScenarioFile =
+    let mut source: ScenarioFile =
         toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, false)]))?;
-
     if let Some(p) = fixed_lists(&table, text) {
         return Err(err(vec![p]));
     }
+    // The identity covers the parent's text too: changing it changes the scenario.
+    let mut identity = text.to_string();
+    let mut parent_text: Option<(String, String)> = None;
+    // The parent's own problems are reported against the parent; what remains after the
+    // merge is this file's doing and is located here.
+    if let Some(parent) = source.extends.clone() {
+        let ppath = base_dir.join(&parent);
+        let ptext = std::fs::read_to_string(&ppath).map_err(|e| {
+            err(vec![Problem {
+                key: "extends".into(),
+                line: error::locate(text, "extends"),
+                message: format!("cannot read `{}`: {e}", ppath.display()),
+                suggestion: Some("the path is relative to this file's folder".into()),
+            }])
+        })?;
+        let pfile = ppath.display().to_string();
+        let pbase = ppath.parent().unwrap_or(Path::new("."));
+        let parent_plan = from_text(&ptext, &pfile, pbase)?;
+        if parent_plan.source.extends.is_some() {
+            return Err(err(vec![Problem {
+                key: "extends".into(),
+                line: error::locate(text, "extends"),
+                message: format!("`{parent}` extends another file; expected one level"),
+                suggestion: Some("extend the file it extends instead".into()),
+            }]));
+        }
+        let ptable: toml::Table = toml::from_str(&ptext).unwrap_or_default();
+        table = variants::merge_tables(ptable, table);
+        source = toml::Value::Table(table.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                err(vec![Problem {
+                    key: "extends".into(),
+                    line: error::locate(text, "extends"),
+                    message: format!(
+                        "this file and `{parent}` do not combine: {}",
+                        plain_message(e.message())
+                    ),
+                    suggestion: None,
+                }])
+            })?;
+        identity = format!("{text}\n#extends={parent}\n{ptext}");
+        parent_text = Some((pfile, ptext));
+    }
+
     let sweep = source.sweep.clone().unwrap_or_default();
     let replicates = sweep.replicates.unwrap_or(source.replicates);
-    let (axes, mut problems) = sweep_axes(&sweep);
+    let mut problems = Vec::new();
+    if replicates == 0 {
+        problems.push(Problem {
+            key: if sweep.replicates.is_some() {
+                "sweep.replicates"
+            } else {
+                "replicates"
+            }
+            .into(),
+            line: None,
+            message: "0 replicates; expected at least 1".into(),
+            suggestion: None,
+        });
+    }
+
+    let mut base = table.clone();
+    for k in variants::FILE_ONLY_KEYS {
+        base.remove(k);
+    }
+    problems.extend(variants::check_event_ids(&base));
+    let (mut sweep_columns, mut points, more) =
+        expand(text, &base, &sweep, replicates, "", base_dir);
+    problems.extend(more);
+    if sweep.common_random_numbers {
+        for p in &mut points {
+            p.seed_point = 0;
+        }
+    }
+    let axes_columns = sweep_columns.clone();
+    let comparison = variants::expand_variants(
+        &variants::Inputs {
+            text,
+            source: &source,
+            base: &base,
+            sweep: &sweep,
+            replicates,
+            base_dir,
+        },
+        &mut points,
+        &mut sweep_columns,
+        &mut problems,
+    );
+    if let Some(c) = &source.charts.panel_by {
+        if !axes_columns.iter().any(|a| a == c) {
+            let cols: Vec<&str> = axes_columns.iter().map(String::as_str).collect();
+            problems.push(Problem {
+                key: "charts.panel_by".into(),
+                line: None,
+                message: format!(
+                    "`{c}` is not a swept column; expected one of the `[[sweep.param]]` columns"
+                ),
+                suggestion: Some(if cols.is_empty() {
+                    "remove it: this scenario has no sweep".into()
+                } else {
+                    error::suggest(c, cols.iter().copied())
+                }),
+            });
+        }
+    }
+    let loc = error::Locator::new(text);
+    let parent_loc = parent_text.as_ref().map(|(_, t)| error::Locator::new(t));
+    for p in &mut problems {
+        if p.line.is_none() {
+            p.line = loc.locate(&p.key);
+        }
+        // A key this file does not write comes from the parent: say where.
+        if let Some((pfile, ptext)) = &parent_text {
+            if p.line.is_none() || p.line == Some(1) && !text.contains(&p.key) {
+                if let Some(l) = parent_loc.as_ref().and_then(|l| l.locate(&p.key)) {
+                    p.message = format!("{} (`{}` is set in {pfile}:{l})", p.message, p.key);
+                }
+            }
+        }
+    }
+    let inputs = check_inputs(&points, text, &mut problems);
+    if !problems.is_empty() {
+        // The same problem at several points (or found twice) is reported once.
+        let mut seen = std::collections::HashSet::new();
+        problems.retain(|p| seen.insert((p.key.clone(), p.message.clone())));
+        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+        if problems.len() > MAX_PROBLEMS {
+            let more = problems.len() - MAX_PROBLEMS;
+            problems.truncate(MAX_PROBLEMS);
+            problems.push(Problem {
+                key: String::new(),
+                line: None,
+                message: format!(
+                    "and {more} more problem{}",
+                    if more == 1 { "" } else { "s" }
+                ),
+                suggestion: Some("fix the ones above first".into()),
+            });
+        }
+        return Err(err(problems));
+    }
+
+    let runs = runs_of(&points, replicates, source.seed);
+    let hash = identity_hash(&identity, &inputs);
+    Ok(Plan {
+        file: file.to_string(),
+        hash,
+        source,
+        sweep_columns,
+        points,
+        replicates,
+        runs,
+        comparison,
+    })
+}
+
+/// Sweep points of one scenario table (without its `[sweep]`): the swept columns, the
+/// resolved points (ids from 0, in sweep order) and the problems found, located in `text`.
+/// `prefix` is where the sweep is written (`""` for `[sweep]`, `variants[k].` for a variant's).
+fn expand(
+    text: &str,
+    table: &toml::Table,
+    sweep: &schema::Sweep,
+    replicates: u32,
+    prefix: &str,
+    base_dir: &Path,
+) -> (Vec<String>, Vec<Point>, Vec<Problem>) {
+    let (axes, mut problems) = sweep_axes(sweep);
     let mut points_values: Vec<Vec<(usize, toml::Value)>> = vec![Vec::new()];
     // Cartesian product over zip groups, first axis slowest.
     let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -285,22 +451,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             points_values = next;
         }
     }
-    if replicates == 0 {
-        problems.push(Problem {
-            key: if sweep.replicates.is_some() {
-                "sweep.replicates"
-            } else {
-                "replicates"
-            }
-            .into(),
-            line: None,
-            message: "0 replicates; expected at least 1".into(),
-            suggestion: None,
-        });
-    }
-
-    let mut base = table.clone();
-    base.remove("sweep");
+    let base = table;
     // The key each axis sets, e.g. `platforms[0].commission` for `platforms.taobao.commission`.
     let mut set_keys: Vec<Option<String>> = vec![None; axes.len()];
     let mut points = Vec::new();
@@ -338,7 +489,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         let sf: ScenarioFile = match toml::Value::Table(t).try_into() {
             Ok(sf) => sf,
             Err(e) => {
-                problems.extend(sweep_type_problems(&base, &axes, values, &label, &e));
+                problems.extend(sweep_type_problems(base, &axes, values, &label, &e));
                 continue;
             }
         };
@@ -349,6 +500,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
                 label,
                 params,
                 scenario,
+                seed_point: pid as u32,
             }),
             Err(ps) => failed.push((label, values.iter().map(|(ai, _)| *ai).collect(), ps)),
         }
@@ -365,6 +517,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     let mut swept: Vec<(Problem, String, usize)> = Vec::new();
     // Index into `swept` by (key, message): the lookup stays O(1) with many problems.
     let mut swept_at: std::collections::HashMap<(String, String), usize> = Default::default();
+    let loc = error::Locator::new(text);
     for (label, swept_axes, ps) in failed {
         for mut p in ps {
             let axis = swept_axes.iter().copied().find(|&ai| {
@@ -375,7 +528,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             let everywhere = count[&(p.key.clone(), p.message.clone())] == resolved;
             if !axes.is_empty() && (axis.is_some() || !everywhere) {
                 if let Some(ai) = axis {
-                    p.line = loc.locate(&format!("sweep.param[{ai}].{}", axes[ai].source));
+                    p.line = loc.locate(&format!("{prefix}sweep.param[{ai}].{}", axes[ai].source));
                 }
                 match swept_at.entry((p.key.clone(), p.message.clone())) {
                     std::collections::hash_map::Entry::Occupied(e) => swept[*e.get()].2 += 1,
@@ -398,21 +551,11 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         p.message = format!("at sweep point {label}{more}: {}", p.message);
         problems.push(p);
     }
-    if let Some(c) = &source.charts.panel_by {
-        if !axes.iter().any(|a| &a.column == c) {
-            let cols: Vec<&str> = axes.iter().map(|a| a.column.as_str()).collect();
-            problems.push(Problem {
-                key: "charts.panel_by".into(),
-                line: None,
-                message: format!(
-                    "`{c}` is not a swept column; expected one of the `[[sweep.param]]` columns"
-                ),
-                suggestion: Some(if cols.is_empty() {
-                    "remove it: this scenario has no sweep".into()
-                } else {
-                    error::suggest(c, cols.iter().copied())
-                }),
-            });
+    if !prefix.is_empty() {
+        for p in &mut problems {
+            if p.key == "sweep" || p.key.starts_with("sweep.") {
+                p.key = format!("{prefix}{}", p.key);
+            }
         }
     }
     for p in &mut problems {
@@ -421,48 +564,15 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
                 set_keys
                     .iter()
                     .position(|k| k.as_deref().is_some_and(|k| key_under(&p.key, k)))
-                    .and_then(|i| loc.locate(&format!("sweep.param[{i}]")))
+                    .and_then(|i| loc.locate(&format!("{prefix}sweep.param[{i}]")))
             });
         }
     }
-    let inputs = check_inputs(&points, text, &mut problems);
-    if !problems.is_empty() {
-        // The same problem at several points (or found twice) is reported once.
-        let mut seen = std::collections::HashSet::new();
-        problems.retain(|p| seen.insert((p.key.clone(), p.message.clone())));
-        problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
-        if problems.len() > MAX_PROBLEMS {
-            let more = problems.len() - MAX_PROBLEMS;
-            problems.truncate(MAX_PROBLEMS);
-            problems.push(Problem {
-                key: String::new(),
-                line: None,
-                message: format!(
-                    "and {more} more problem{}",
-                    if more == 1 { "" } else { "s" }
-                ),
-                suggestion: Some("fix the ones above first".into()),
-            });
-        }
-        return Err(err(problems));
-    }
-
-    let runs = runs_of(
-        &points,
-        replicates,
-        source.seed,
-        sweep.common_random_numbers,
-    );
-    let hash = identity(text, &inputs);
-    Ok(Plan {
-        file: file.to_string(),
-        hash,
-        source,
-        sweep_columns: axes.iter().map(|a| a.column.clone()).collect(),
+    (
+        axes.iter().map(|a| a.column.clone()).collect(),
         points,
-        replicates,
-        runs,
-    })
+        problems,
+    )
 }
 
 /// Reads and checks every input file the points name (edge lists), once per distinct file
@@ -526,7 +636,7 @@ fn check_inputs(
 /// The scenario identity: SHA-256 of the file's text and of every input file it reads, so
 /// that a changed edge list makes an out folder's results another scenario's. A scenario
 /// without input files keeps the hash of its text alone.
-fn identity(text: &str, inputs: &[(String, String)]) -> String {
+fn identity_hash(text: &str, inputs: &[(String, String)]) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     h.update(text.as_bytes());
@@ -750,6 +860,9 @@ fn set_path(
         ));
     }
     let top = segs[0];
+    if top == "events" {
+        return variants::set_event_field(t, &segs, v);
+    }
     if ["platforms", "wallets", "ecosystems"].contains(&top) {
         if segs.len() != 3 {
             return Err((format!("`{path}`: expected `{top}.<name>.<key>`"), None));

@@ -49,6 +49,24 @@ pub struct ScenarioFile {
     pub sweep: Option<Sweep>,
     /// Charts to draw.
     pub charts: Charts,
+    /// A scenario file (path relative to this one) whose keys this file starts from; this
+    /// file's top-level keys replace the parent's.
+    pub extends: Option<String>,
+    /// Counterfactual variants of this scenario (see `scenario::variants`).
+    pub variants: Vec<super::variants::Variant>,
+    /// What effects are measured against: a variant name, or a sweep point label
+    /// (default: the file itself when it has variants).
+    pub baseline: Option<String>,
+    /// Windows over which effects and levels are measured.
+    pub windows: Vec<super::variants::WindowSpec>,
+    /// Steps at the start excluded from every window and chart (burn-in).
+    pub warmup_steps: u32,
+    /// Population that window sums are scaled to (sum × scale_to / consumers.count).
+    pub scale_to: Option<f64>,
+    /// Extra output files.
+    pub output: super::variants::OutputOptions,
+    /// Effect statistics.
+    pub effects: super::variants::EffectOptions,
 }
 
 impl Default for ScenarioFile {
@@ -75,6 +93,14 @@ impl Default for ScenarioFile {
             events: Vec::new(),
             sweep: None,
             charts: Charts::default(),
+            extends: None,
+            variants: Vec::new(),
+            baseline: None,
+            windows: Vec::new(),
+            warmup_steps: 0,
+            scale_to: None,
+            output: Default::default(),
+            effects: Default::default(),
         }
     }
 }
@@ -424,6 +450,9 @@ fn star() -> String {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Event {
+    /// Unique name by which sweeps and variants address the event (`events.<id>.date`).
+    #[serde(default)]
+    pub id: Option<String>,
     /// Step of announcement (or give `date`).
     #[serde(default)]
     pub step: Option<u32>,
