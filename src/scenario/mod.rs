@@ -324,7 +324,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             p.line = loc.locate(&p.key);
         }
         // A key this file does not write comes from the parent: say where.
-        if let Some((pfile, ptext)) = &parent_text {
+        if let Some((pfile, _)) = &parent_text {
             if p.line.is_none() || p.line == Some(1) && !text.contains(&p.key) {
                 if let Some(l) = parent_loc.as_ref().and_then(|l| l.locate(&p.key)) {
                     p.message = format!("{} (`{}` is set in {pfile}:{l})", p.message, p.key);
