@@ -34,6 +34,11 @@ pub enum Purpose {
     Community = 9,
     /// Seeds of runs within a sweep (agent = point, step = replicate).
     RunSeed = 10,
+    /// Experimental designs: Latin hypercube (step 1, agent = parameter) and Morris
+    /// trajectories (step 2, agent = trajectory). Numbered apart from the model's purposes.
+    Design = 101,
+    /// Bootstrap resamples of sensitivity estimators (step = resample).
+    Bootstrap = 102,
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;

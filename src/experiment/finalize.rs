@@ -107,6 +107,13 @@ pub fn finalize(out: &Path, threads: usize, draw_charts: bool) -> Result<()> {
     if draw_charts {
         draw(out, &plan, &runs, &summary)?;
     }
+    if plan.design.is_some() {
+        let req = super::sensitivity::Request {
+            charts: draw_charts,
+            ..Default::default()
+        };
+        super::sensitivity::analyse(out, &req)?;
+    }
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 //!   run and a merge of shards give the same data.
 
 pub mod finalize;
+pub mod sensitivity;
 pub mod store;
 
 use crate::metrics;
@@ -78,6 +79,9 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
         opts.resume || opts.shard.is_some(),
         opts.force,
     )?;
+    if let Some(d) = &plan.design {
+        sensitivity::write_design(&opts.out, d)?;
+    }
     let mine: Vec<RunSpec> = plan
         .runs
         .iter()

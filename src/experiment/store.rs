@@ -74,6 +74,9 @@ pub struct PlanRecord {
     /// The fully resolved scenario of each point (every parameter, defaults filled in).
     #[serde(default)]
     pub resolved: Vec<serde_json::Value>,
+    /// The experimental design whose samples are the points (`[design]`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<crate::scenario::design::Design>,
 }
 
 impl PlanRecord {
@@ -124,6 +127,7 @@ impl PlanRecord {
                 .iter()
                 .map(|p| serde_json::to_value(&p.scenario).unwrap_or_default())
                 .collect(),
+            design: plan.design.clone(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! (point × replicate) with its seed. Nothing downstream ever parses or validates again.
 
 pub mod calendar;
+pub mod design;
 pub mod error;
 pub mod model;
 pub mod resolve;
@@ -81,6 +82,8 @@ pub struct Plan {
     pub replicates: u32,
     /// All runs, in run_id order.
     pub runs: Vec<RunSpec>,
+    /// The experimental design whose samples are the points (`[design]`), if any.
+    pub design: Option<design::Design>,
 }
 
 impl Plan {
@@ -103,7 +106,11 @@ impl Plan {
             .source
             .sweep
             .as_ref()
-            .is_some_and(|s| s.common_random_numbers);
+            .is_some_and(|s| s.common_random_numbers)
+            || self
+                .design
+                .as_ref()
+                .is_some_and(|d| d.common_random_numbers);
         self.runs = runs_of(&self.points, reps, master, crn);
         use sha2::Digest;
         let text = format!("{}\n#seed={master}\n#replicates={reps}", self.hash);
@@ -171,8 +178,43 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         toml::from_str(text).map_err(|e| err(vec![toml_problem(text, &e, false)]))?;
 
     let sweep = source.sweep.clone().unwrap_or_default();
-    let replicates = sweep.replicates.unwrap_or(source.replicates);
-    let (axes, mut problems) = sweep_axes(&sweep);
+    let mut replicates = sweep.replicates.unwrap_or(source.replicates);
+    let (mut axes, mut problems) = sweep_axes(&sweep);
+    let mut crn = sweep.common_random_numbers;
+    // A design's samples are one zip group of axes: its points, in sample order.
+    let design = source.design.as_ref().and_then(|spec| {
+        if source.sweep.is_some() {
+            problems.push(Problem {
+                key: "design".into(),
+                line: None,
+                message: "both [sweep] and [design]; expected one of them".into(),
+                suggestion: Some(
+                    "put the swept parameters into the design as `[[design.param]]`".into(),
+                ),
+            });
+        }
+        replicates = spec.replicates.unwrap_or(source.replicates);
+        match design::expand(spec, source.seed, MAX_POINTS) {
+            Ok(e) => {
+                for (j, (path, column, values)) in e.axes.into_iter().enumerate() {
+                    let categorical = e.design.params[j].categories.is_some();
+                    axes.push(Axis {
+                        path,
+                        source: if categorical { "values" } else { "bounds" },
+                        column,
+                        values,
+                        zip: Some("\u{0}design".into()),
+                    });
+                }
+                crn = e.design.common_random_numbers;
+                Some(e.design)
+            }
+            Err(ps) => {
+                problems.extend(ps);
+                None
+            }
+        }
+    });
     let mut points_values: Vec<Vec<(usize, toml::Value)>> = vec![Vec::new()];
     // Cartesian product over zip groups, first axis slowest.
     let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -260,6 +302,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
 
     let mut base = table.clone();
     base.remove("sweep");
+    base.remove("design");
     // The key each axis sets, e.g. `platforms[0].commission` for `platforms.taobao.commission`.
     let mut set_keys: Vec<Option<String>> = vec![None; axes.len()];
     let mut points = Vec::new();
@@ -372,13 +415,26 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             });
         }
     }
+    if design.is_some() {
+        // Design parameters went through the sweep's machinery: name them as written.
+        for p in &mut problems {
+            if let Some(rest) = p.key.strip_prefix("sweep.param") {
+                p.key = format!("design.param{rest}");
+                p.line = None;
+            }
+            p.message = p.message.replace("at sweep point", "at design sample");
+        }
+    }
     for p in &mut problems {
         if p.line.is_none() {
             p.line = error::locate(text, &p.key).or_else(|| {
                 set_keys
                     .iter()
                     .position(|k| k.as_deref().is_some_and(|k| key_under(&p.key, k)))
-                    .and_then(|i| error::locate(text, &format!("sweep.param[{i}]")))
+                    .and_then(|i| {
+                        let section = if design.is_some() { "design" } else { "sweep" };
+                        error::locate(text, &format!("{section}.param[{i}]"))
+                    })
             });
         }
     }
@@ -390,12 +446,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         return Err(err(problems));
     }
 
-    let runs = runs_of(
-        &points,
-        replicates,
-        source.seed,
-        sweep.common_random_numbers,
-    );
+    let runs = runs_of(&points, replicates, source.seed, crn);
     use sha2::Digest;
     let hash = sha2::Sha256::digest(text.as_bytes())
         .iter()
@@ -409,6 +460,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         points,
         replicates,
         runs,
+        design,
     })
 }
 

@@ -47,6 +47,8 @@ pub struct ScenarioFile {
     pub events: Vec<Event>,
     /// Sweep over parameters.
     pub sweep: Option<Sweep>,
+    /// Experimental design (instead of a sweep): see `scenario::design`.
+    pub design: Option<super::design::DesignSpec>,
     /// Charts to draw.
     pub charts: Charts,
 }
@@ -74,6 +76,7 @@ impl Default for ScenarioFile {
             link_rules: Vec::new(),
             events: Vec::new(),
             sweep: None,
+            design: None,
             charts: Charts::default(),
         }
     }
