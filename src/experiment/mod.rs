@@ -26,6 +26,9 @@ use std::sync::Arc;
 use std::time::Instant;
 pub use store::{PlanRecord, RunRecord};
 
+/// Worlds of at most this many consumers (64 chunks) run side by side, one run per thread.
+pub const RUNS_SIDE_BY_SIDE_CONSUMERS: u64 = 64 * crate::model::step::CHUNK as u64;
+
 /// How much progress to print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Progress {
@@ -104,7 +107,7 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
             mine.len()
         );
     }
-    for (k, spec) in todo.iter().enumerate() {
+    let run_one = |k: usize, spec: &RunSpec| -> Result<()> {
         let point = &plan.points[spec.point_id as usize];
         let started = store::now_unix();
         let t = Instant::now();
@@ -147,6 +150,28 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
                 spec.replicate,
                 wall
             );
+        }
+        Ok(())
+    };
+    // Small worlds (a few chunks of consumers) leave threads idle within a run: their runs go
+    // side by side instead, one per thread. Each run is a pure function of its scenario and
+    // seed and writes its own files, so the data do not depend on this choice.
+    let consumers = plan
+        .points
+        .iter()
+        .map(|p| p.scenario.consumers.count)
+        .max()
+        .unwrap_or(0);
+    if threads > 1 && todo.len() > 1 && consumers <= RUNS_SIDE_BY_SIDE_CONSUMERS {
+        use rayon::prelude::*;
+        pool.install(|| {
+            todo.par_iter()
+                .enumerate()
+                .try_for_each(|(k, spec)| run_one(k, spec))
+        })?;
+    } else {
+        for (k, spec) in todo.iter().enumerate() {
+            run_one(k, spec)?;
         }
     }
     if let Some(b) = bar {

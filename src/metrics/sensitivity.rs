@@ -11,6 +11,9 @@
 //! (`Purpose::Bootstrap`, resample b), so they are the same on every machine. All sums are
 //! plain loops in index order.
 
+// Index loops mirror the formulas (and SALib's arrays) more plainly than iterator chains.
+#![allow(clippy::needless_range_loop)]
+
 use crate::rng::{inverse_normal, Purpose, Stream};
 use crate::scenario::design::{Design, Method};
 
@@ -165,6 +168,9 @@ pub fn analyse(design: &Design, y: &[f64], opts: &Options) -> Result<Vec<Row>, S
     Ok(rows)
 }
 
+/// A square table `[j][k]` over parameters.
+pub type Matrix = Vec<Vec<f64>>;
+
 /// Sobol' indices with their interval half-widths.
 #[derive(Clone, Debug)]
 pub struct SobolIndices {
@@ -177,7 +183,7 @@ pub struct SobolIndices {
     /// Their interval half-widths.
     pub st_conf: Vec<f64>,
     /// Second-order indices `[j][k]` for j < k, and their half-widths (NaN elsewhere).
-    pub s2: Option<(Vec<Vec<f64>>, Vec<Vec<f64>>)>,
+    pub s2: Option<(Matrix, Matrix)>,
 }
 
 /// The outputs of a Saltelli sample split into A, B, AB^j and BA^j (SALib's layout).
@@ -190,7 +196,7 @@ struct Split {
 
 fn split(y: &[f64], d: usize, second_order: bool) -> Result<Split, String> {
     let step = if second_order { 2 * d + 2 } else { d + 2 };
-    if y.is_empty() || y.len() % step != 0 {
+    if y.is_empty() || !y.len().is_multiple_of(step) {
         return Err(format!(
             "{} outputs; a Saltelli sample of {d} parameters has a multiple of {step}",
             y.len()
@@ -358,7 +364,7 @@ pub fn elementary_effects(
     delta: f64,
 ) -> Result<Vec<Vec<f64>>, String> {
     let len = d + 1;
-    if unit.is_empty() || unit.len() % len != 0 || unit.len() != y.len() {
+    if unit.is_empty() || !unit.len().is_multiple_of(len) || unit.len() != y.len() {
         return Err(format!(
             "{} samples and {} outputs; Morris trajectories of {d} parameters have {len} points each",
             unit.len(),
@@ -738,6 +744,10 @@ mod tests {
             let p = format!("x{}", j + 1);
             for (name, truth) in [("S1", s1[j]), ("ST", st[j])] {
                 let r = index(&rows, name, &p);
+                eprintln!(
+                    "{name} {p}: {:.4} ± {:.4} (analytic {truth:.4})",
+                    r.value, r.conf
+                );
                 assert!(
                     (r.value - truth).abs() < 0.02,
                     "{name} {p}: {} vs {truth}",
@@ -778,6 +788,10 @@ mod tests {
             let p = format!("x{}", j + 1);
             for (name, truth) in [("S1", s1[j]), ("ST", st[j])] {
                 let r = index(&rows, name, &p);
+                eprintln!(
+                    "{name} {p}: {:.4} ± {:.4} (analytic {truth:.4})",
+                    r.value, r.conf
+                );
                 assert!(
                     (r.value - truth).abs() < 0.02,
                     "{name} {p}: {} vs {truth}",

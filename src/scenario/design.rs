@@ -443,7 +443,7 @@ pub fn expand(
                     key: "design.levels".into(),
                     line: None,
                     message: format!("{l} Morris levels; expected an even number from 2 to 1000"),
-                    suggestion: Some(format!("levels = {}", (l.max(2) + 1) / 2 * 2)),
+                    suggestion: Some(format!("levels = {}", l.max(2).div_ceil(2) * 2)),
                 });
             }
             l
@@ -792,7 +792,7 @@ mod tests {
     fn latin_hypercube_fills_each_stratum_once() {
         let x = latin_hypercube(50, 4, 3);
         for j in 0..4 {
-            let mut seen = vec![0; 50];
+            let mut seen = [0; 50];
             for r in &x {
                 seen[(r[j] * 50.0) as usize] += 1;
             }
@@ -810,7 +810,7 @@ mod tests {
         assert_eq!(x.len(), 20 * 6);
         for t in 0..20 {
             let tr = &x[t * 6..(t + 1) * 6];
-            let mut moved = vec![false; 5];
+            let mut moved = [false; 5];
             for k in 0..5 {
                 let diffs: Vec<usize> = (0..5).filter(|&j| tr[k + 1][j] != tr[k][j]).collect();
                 assert_eq!(diffs.len(), 1);
