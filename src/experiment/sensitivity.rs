@@ -302,7 +302,7 @@ fn draw(
                 .collect();
             charts::grouped_bars(
                 &dir.join(format!("sensitivity_sobol__{metric}")),
-                &format!("Sobol' indices of {what} (95% bootstrap intervals)"),
+                &format!("Sobol' indices of {metric}, steps {from}–{to} (95% intervals)"),
                 "share of output variance",
                 &names,
                 &["S1 (first order)".into(), "ST (total)".into()],
@@ -338,7 +338,7 @@ fn draw(
                 .collect();
             charts::grouped_bars(
                 &dir.join(format!("sensitivity_regression__{metric}")),
-                &format!("Regression measures of {what} (95% intervals)"),
+                &format!("SRC and PRCC of {metric}, steps {from}–{to} (95% intervals)"),
                 "coefficient",
                 &names,
                 &["SRC".into(), "PRCC".into()],
