@@ -417,6 +417,7 @@ pub(super) fn expand_variants(
     columns: &mut Vec<String>,
     problems: &mut Vec<Problem>,
 ) -> Comparison {
+    let loc = error::Locator::new(inp.text);
     let src = inp.source;
     let n_base = points.len();
     let mut variant = vec![String::new(); n_base];
@@ -487,6 +488,7 @@ pub(super) fn expand_variants(
             inp.text,
             &applied.table,
             own_sweep,
+            &[],
             inp.replicates,
             &prefix,
             inp.base_dir,
