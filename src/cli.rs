@@ -103,11 +103,47 @@ enum Command {
         #[arg(long)]
         bootstrap: Option<u32>,
     },
+    /// Sensitivity indices of a design's out folder (Sobol', Morris, or regression measures).
+    #[command(
+        after_help = "Examples:\n  gardengate sensitivity output/sensitivity-china\n  gardengate sensitivity output/sensitivity-china --metric consumer_surplus,wallet_share__alipay --last 30\n  gardengate sensitivity output/x --from 100 --to 199 --resamples 2000"
+    )]
+    Sensitivity(SensitivityArgs),
     /// Benchmark the engine: consumer-steps per second, time per phase, peak memory.
     #[command(
         after_help = "Examples:\n  gardengate bench --consumers 1000000 --steps 50 --threads 2\n  gardengate bench --consumers 10000000 --merchants 1000000 --steps 365   # bench-10m"
     )]
     Bench(crate::bench::BenchArgs),
+}
+
+/// Flags of `sensitivity`.
+#[derive(Args, Debug)]
+pub struct SensitivityArgs {
+    /// Out folder of a finished design run.
+    pub dir: PathBuf,
+    /// Metrics to analyse, comma-separated (default: the design's `metrics`).
+    #[arg(long, value_delimiter = ',')]
+    pub metric: Vec<String>,
+    /// A run's level is its mean over the last N steps (default: `summary_last_steps`).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub last: Option<u32>,
+    /// Or over steps FROM..=TO.
+    #[arg(long, requires = "to")]
+    pub from: Option<u32>,
+    /// Last step of the window (inclusive).
+    #[arg(long, requires = "from")]
+    pub to: Option<u32>,
+    /// Bootstrap resamples of the intervals.
+    #[arg(long, default_value_t = 1000)]
+    pub resamples: u32,
+    /// Confidence level of the intervals.
+    #[arg(long, default_value_t = 0.95)]
+    pub conf: f64,
+    /// Seed of the bootstrap draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Skip charts.
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 /// Flags of `run`.
@@ -202,6 +238,9 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
                 false,
             )?;
             experiment::store::prepare(&out, &rec, false, force)?;
+            if let Some(d) = &plan.design {
+                experiment::sensitivity::write_design(&out, d)?;
+            }
             drop(lock);
             let rec = experiment::PlanRecord::read(&out)?;
             println!(
@@ -246,6 +285,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Slurm(a) => crate::cluster::slurm(a),
         Command::Bench(a) => crate::bench::run(a),
+        Command::Sensitivity(a) => sensitivity(a),
     }
 }
 
@@ -296,5 +336,59 @@ fn run(a: RunArgs) -> Result<i32, Failure> {
             out.display()
         );
     }
+    Ok(0)
+}
+
+fn sensitivity(a: SensitivityArgs) -> Result<i32, Failure> {
+    use experiment::sensitivity::{Request, Window};
+    if !(a.conf > 0.0 && a.conf < 1.0) {
+        return Err(bad_input(format!(
+            "--conf {}; expected a level between 0 and 1, e.g. 0.95",
+            a.conf
+        )));
+    }
+    if a.resamples < 2 {
+        return Err(bad_input("--resamples must be at least 2"));
+    }
+    let window = match (a.last, a.from, a.to) {
+        (Some(n), _, _) => Some(Window::Last(n)),
+        (None, Some(f), Some(t)) => Some(Window::Steps(f, t)),
+        _ => None,
+    };
+    let req = Request {
+        metrics: a.metric,
+        window,
+        options: crate::metrics::sensitivity::Options {
+            resamples: a.resamples,
+            conf_level: a.conf,
+            seed: a.seed,
+        },
+        charts: !a.no_charts,
+    };
+    let all = experiment::sensitivity::analyse(&a.dir, &req)?;
+    for (m, rows) in &all {
+        println!("{m}:");
+        for r in rows {
+            let who = if r.parameter2.is_empty() {
+                r.parameter.clone()
+            } else {
+                format!("{} × {}", r.parameter, r.parameter2)
+            };
+            if r.conf.is_finite() {
+                println!(
+                    "  {:<8} {:<32} {:>10.4} ± {:.4}",
+                    r.index, who, r.value, r.conf
+                );
+            } else if r.lo.is_finite() {
+                println!(
+                    "  {:<8} {:<32} {:>10.4} [{:.4}, {:.4}]",
+                    r.index, who, r.value, r.lo, r.hi
+                );
+            } else {
+                println!("  {:<8} {:<32} {:>10.4}", r.index, who, r.value);
+            }
+        }
+    }
+    println!("wrote {}", a.dir.join("sensitivity.parquet").display());
     Ok(0)
 }

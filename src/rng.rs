@@ -41,6 +41,11 @@ pub enum Purpose {
     InboxPriority = 12,
     /// Bootstrap resamples of effects (never used inside a run).
     Bootstrap = 13,
+    /// Experimental designs: Latin hypercube (step 1, agent = parameter) and Morris
+    /// trajectories (step 2, agent = trajectory). Numbered apart from the model's purposes.
+    Design = 101,
+    /// Bootstrap resamples of sensitivity estimators (step = resample).
+    SensitivityBootstrap = 102,
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -132,6 +132,13 @@ pub fn finalize_report(out: &Path, threads: usize, draw_charts: bool) -> Result<
             super::effect_charts::draw(out, &plan, &runs, rows)?;
         }
     }
+    if plan.design.is_some() {
+        let req = super::sensitivity::Request {
+            charts: draw_charts,
+            ..Default::default()
+        };
+        super::sensitivity::analyse(out, &req)?;
+    }
     Ok(match &effects {
         Some(rows) => super::effects::headline_text(&plan, rows),
         None => levels_text(&plan, &summary),

@@ -13,6 +13,7 @@
 pub mod effect_charts;
 pub mod effects;
 pub mod finalize;
+pub mod sensitivity;
 pub mod store;
 pub mod tables;
 
@@ -27,6 +28,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 pub use store::{PlanRecord, RunRecord};
+
+/// Worlds of at most this many consumers (64 chunks) run side by side, one run per thread.
+pub const RUNS_SIDE_BY_SIDE_CONSUMERS: u64 = 64 * crate::model::step::CHUNK as u64;
 
 /// How much progress to print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +115,9 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
             vec![shared, own]
         }
     };
+    if let Some(d) = &plan.design {
+        sensitivity::write_design(&opts.out, d)?;
+    }
     let mine: Vec<RunSpec> = plan
         .runs
         .iter()
@@ -137,7 +144,7 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
             mine.len()
         );
     }
-    for (k, spec) in todo.iter().enumerate() {
+    let run_one = |k: usize, spec: &RunSpec| -> Result<()> {
         let point = &plan.points[spec.point_id as usize];
         let started = store::now_unix();
         let t = Instant::now();
@@ -186,6 +193,28 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
                 spec.replicate,
                 wall
             );
+        }
+        Ok(())
+    };
+    // Small worlds (a few chunks of consumers) leave threads idle within a run: their runs go
+    // side by side instead, one per thread. Each run is a pure function of its scenario and
+    // seed and writes its own files, so the data do not depend on this choice.
+    let consumers = plan
+        .points
+        .iter()
+        .map(|p| p.scenario.consumers.count)
+        .max()
+        .unwrap_or(0);
+    if threads > 1 && todo.len() > 1 && consumers <= RUNS_SIDE_BY_SIDE_CONSUMERS {
+        use rayon::prelude::*;
+        pool.install(|| {
+            todo.par_iter()
+                .enumerate()
+                .try_for_each(|(k, spec)| run_one(k, spec))
+        })?;
+    } else {
+        for (k, spec) in todo.iter().enumerate() {
+            run_one(k, spec)?;
         }
     }
     if let Some(b) = bar {

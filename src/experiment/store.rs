@@ -84,6 +84,9 @@ pub struct PlanRecord {
     /// Variants, baseline, windows and effect options (`scenario::variants`).
     #[serde(default)]
     pub comparison: crate::scenario::variants::Comparison,
+    /// The experimental design whose samples are the points (`[design]`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<crate::scenario::design::Design>,
 }
 
 impl PlanRecord {
@@ -144,6 +147,7 @@ impl PlanRecord {
                 })
                 .collect(),
             comparison: plan.comparison.clone(),
+            design: plan.design.clone(),
         }
     }
 
@@ -400,7 +404,7 @@ pub fn shard_path(out: &Path, i: u32, n: u32) -> PathBuf {
 /// Result files at the top of an out folder that a batch writes (and `--force` or a fresh
 /// run may remove). Folders (`runs/`, `shards/`, `charts/`) are never removed whole: only
 /// the files in them that [`is_own_file`] recognises, so a user's `runs/notes.txt` survives.
-const OWNED: [&str; 11] = [
+const OWNED: [&str; 15] = [
     "steps.parquet",
     "summary.parquet",
     "summary.csv",
@@ -412,6 +416,10 @@ const OWNED: [&str; 11] = [
     "steps.csv",
     "steps_long.parquet",
     "steps_long.csv",
+    "design.parquet",
+    "design.csv",
+    "sensitivity.parquet",
+    "sensitivity.csv",
 ];
 
 /// Whether `name` is a temporary file of [`crate::output::atomic::temp_path`]:

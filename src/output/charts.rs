@@ -192,7 +192,7 @@ pub fn heatmap(
 // ---------------------------------------------------------------------------
 
 /// Family name every text element uses; plotters looks fonts up by it.
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 
 /// Embedded so rendering never depends on fonts installed on the host.
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -201,8 +201,8 @@ static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 // is scaled down to the text width of a paper.
 const TITLE_SIZE: u32 = 32;
 const PANEL_TITLE_SIZE: u32 = 24;
-const DESC_SIZE: u32 = 20;
-const TICK_SIZE: u32 = 17;
+pub(crate) const DESC_SIZE: u32 = 20;
+pub(crate) const TICK_SIZE: u32 = 17;
 const LEGEND_SIZE: u32 = 17;
 const EVENT_SIZE: u32 = 15;
 /// Rough advance width of a DejaVu Sans character as a fraction of the font
@@ -462,7 +462,7 @@ fn anchored_glyph(data: &[u8]) -> Option<Vec<u8>> {
 
 /// A chart that can be drawn on any plotters backend, so the PNG and the SVG
 /// come from one piece of drawing code and cannot drift apart.
-trait Figure {
+pub(crate) trait Figure {
     fn size(&self) -> (u32, u32);
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
     where
@@ -471,7 +471,7 @@ trait Figure {
 
 /// Writes `<stem>.png` and `<stem>.svg`, each via a temporary file renamed
 /// into place, so a reader (or a crash) never sees a half-written chart.
-fn write_both<F: Figure>(stem: &Path, fig: &F) -> Result<()> {
+pub(crate) fn write_both<F: Figure>(stem: &Path, fig: &F) -> Result<()> {
     ensure_font()?;
     let name = stem
         .file_name()
@@ -537,7 +537,7 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(0xBC, 0xBD, 0x22),
 ];
 
-fn palette(i: usize) -> RGBColor {
+pub(crate) fn palette(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
@@ -568,7 +568,7 @@ fn centred() -> Pos {
 
 /// Adds the figure title and returns the area below it; an empty title
 /// leaves the full area rather than a blank strip.
-fn titled<DB: DrawingBackend>(
+pub(crate) fn titled<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
 ) -> Result<DrawingArea<DB, Shift>>
@@ -598,7 +598,7 @@ where
 }
 
 /// Finite min/max of an iterator, or `None` when nothing finite is in it.
-fn finite_bounds(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+pub(crate) fn finite_bounds(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     values
         .filter(|v| v.is_finite())
         .fold(None, |acc, v| match acc {
@@ -610,7 +610,7 @@ fn finite_bounds(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 /// Axis range for data in `[lo, hi]` with fractions of the axis reserved
 /// below and above; a zero span gets a margin so constant series still plot
 /// as a visible flat line instead of a degenerate axis.
-fn padded_range(bounds: Option<(f64, f64)>, frac_lo: f64, frac_hi: f64) -> (f64, f64) {
+pub(crate) fn padded_range(bounds: Option<(f64, f64)>, frac_lo: f64, frac_hi: f64) -> (f64, f64) {
     let (lo, hi) = bounds.unwrap_or((0.0, 1.0));
     let (lo, hi) = if hi - lo > f64::EPSILON * lo.abs().max(hi.abs()).max(1e-300) {
         (lo, hi)
@@ -632,7 +632,7 @@ fn padded_range(bounds: Option<(f64, f64)>, frac_lo: f64, frac_hi: f64) -> (f64,
 /// tell ticks apart, thousands separators when the axis reaches five
 /// digits (applied to every tick so labels on one axis look alike), and
 /// scientific notation only for extreme magnitudes.
-fn fmt_tick(v: f64, lo: f64, hi: f64) -> String {
+pub(crate) fn fmt_tick(v: f64, lo: f64, hi: f64) -> String {
     if !v.is_finite() {
         return String::new();
     }

@@ -3,3 +3,4 @@
 pub mod atomic;
 pub mod charts;
 pub mod frame;
+pub mod sensitivity_charts;

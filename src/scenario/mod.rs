@@ -5,6 +5,7 @@
 //! (point × replicate) with its seed. Nothing downstream ever parses or validates again.
 
 pub mod calendar;
+pub mod design;
 pub mod edges;
 pub mod error;
 pub mod model;
@@ -89,6 +90,8 @@ pub struct Plan {
     pub runs: Vec<RunSpec>,
     /// Variants, baseline and windows of the comparison.
     pub comparison: variants::Comparison,
+    /// The experimental design whose samples are the points (`[design]`), if any.
+    pub design: Option<design::Design>,
 }
 
 impl Plan {
@@ -257,8 +260,45 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     }
 
     let sweep = source.sweep.clone().unwrap_or_default();
-    let replicates = sweep.replicates.unwrap_or(source.replicates);
+    let mut replicates = sweep.replicates.unwrap_or(source.replicates);
     let mut problems = Vec::new();
+    let mut crn = sweep.common_random_numbers;
+    // A design's samples are one zip group of axes added to the sweep's: its points, in
+    // sample order.
+    let mut design_axes = Vec::new();
+    let design = source.design.as_ref().and_then(|spec| {
+        if source.sweep.is_some() {
+            problems.push(Problem {
+                key: "design".into(),
+                line: None,
+                message: "both [sweep] and [design]; expected one of them".into(),
+                suggestion: Some(
+                    "put the swept parameters into the design as `[[design.param]]`".into(),
+                ),
+            });
+        }
+        replicates = spec.replicates.unwrap_or(source.replicates);
+        match design::expand(spec, source.seed, MAX_POINTS) {
+            Ok(e) => {
+                for (j, (path, column, values)) in e.axes.into_iter().enumerate() {
+                    let categorical = e.design.params[j].categories.is_some();
+                    design_axes.push(Axis {
+                        path,
+                        source: if categorical { "values" } else { "bounds" },
+                        column,
+                        values,
+                        zip: Some("\u{0}design".into()),
+                    });
+                }
+                crn = e.design.common_random_numbers;
+                Some(e.design)
+            }
+            Err(ps) => {
+                problems.extend(ps);
+                None
+            }
+        }
+    });
     if replicates == 0 {
         problems.push(Problem {
             key: if sweep.replicates.is_some() {
@@ -277,11 +317,22 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
     for k in variants::FILE_ONLY_KEYS {
         base.remove(k);
     }
+    base.remove("design");
     problems.extend(variants::check_event_ids(&base));
-    let (mut sweep_columns, mut points, more) =
-        expand(text, &base, &sweep, replicates, "", base_dir);
+    let (mut sweep_columns, mut points, mut more) =
+        expand(text, &base, &sweep, &design_axes, replicates, "", base_dir);
+    if design.is_some() {
+        // Design parameters went through the sweep's machinery: name them as written.
+        for p in &mut more {
+            if let Some(rest) = p.key.strip_prefix("sweep.param") {
+                p.key = format!("design.param{rest}");
+                p.line = None;
+            }
+            p.message = p.message.replace("at sweep point", "at design sample");
+        }
+    }
     problems.extend(more);
-    if sweep.common_random_numbers {
+    if crn {
         for p in &mut points {
             p.seed_point = 0;
         }
@@ -365,6 +416,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         replicates,
         runs,
         comparison,
+        design,
     })
 }
 
@@ -375,11 +427,13 @@ fn expand(
     text: &str,
     table: &toml::Table,
     sweep: &schema::Sweep,
+    extra_axes: &[Axis],
     replicates: u32,
     prefix: &str,
     base_dir: &Path,
 ) -> (Vec<String>, Vec<Point>, Vec<Problem>) {
-    let (axes, mut problems) = sweep_axes(sweep);
+    let (mut axes, mut problems) = sweep_axes(sweep);
+    axes.extend(extra_axes.iter().cloned());
     let mut points_values: Vec<Vec<(usize, toml::Value)>> = vec![Vec::new()];
     // Cartesian product over zip groups, first axis slowest.
     let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -740,6 +794,7 @@ fn key_under(key: &str, set: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }
 
+#[derive(Clone)]
 struct Axis {
     path: String,
     /// `values` or `range`: where the values are written.

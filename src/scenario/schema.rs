@@ -47,6 +47,8 @@ pub struct ScenarioFile {
     pub events: Vec<Event>,
     /// Sweep over parameters.
     pub sweep: Option<Sweep>,
+    /// Experimental design (instead of a sweep): see `scenario::design`.
+    pub design: Option<super::design::DesignSpec>,
     /// Charts to draw.
     pub charts: Charts,
     /// A scenario file (path relative to this one) whose keys this file starts from; this
@@ -92,6 +94,7 @@ impl Default for ScenarioFile {
             link_rules: Vec::new(),
             events: Vec::new(),
             sweep: None,
+            design: None,
             charts: Charts::default(),
             extends: None,
             variants: Vec::new(),

@@ -488,6 +488,7 @@ pub(super) fn expand_variants(
             inp.text,
             &applied.table,
             own_sweep,
+            &[],
             inp.replicates,
             &prefix,
             inp.base_dir,
