@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use gardengate::metrics;
 use gardengate::model::Tally;
 use gardengate::Simulation;
 use std::sync::Arc;
@@ -379,19 +378,6 @@ fn default_events_take_effect_at_exactly_their_step() {
             assert!(wp > 0, "wechat_pay pre-selected on taobao at step {t}");
         }
     }
-}
-
-fn bits(sim: &Simulation) -> Vec<(String, Vec<u64>)> {
-    metrics::of(sim)
-        .columns
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.clone(),
-                (0..v.len()).map(|k| v.get_f64(k).to_bits()).collect(),
-            )
-        })
-        .collect()
 }
 
 #[test]

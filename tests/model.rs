@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use gardengate::metrics;
 use gardengate::model::Tally;
 
 /// A world where the choice is a pure multinomial logit: one wallet held by all and accepted
@@ -384,19 +383,6 @@ fn events_take_effect_at_exactly_their_step() {
         sim.tallies[10].pay_platform_wallet[taobao * nw + wechat_pay] > 0,
         "wechat_pay used on taobao at step 10"
     );
-}
-
-fn bits(sim: &gardengate::Simulation) -> Vec<(String, Vec<u64>)> {
-    let t = metrics::of(sim);
-    t.columns
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.clone(),
-                (0..v.len()).map(|k| v.get_f64(k).to_bits()).collect(),
-            )
-        })
-        .collect()
 }
 
 #[test]

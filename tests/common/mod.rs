@@ -41,3 +41,17 @@ pub fn mean_se(x: &[f64]) -> (f64, f64) {
 pub fn total(sim: &Simulation, f: impl Fn(&Tally) -> u64) -> u64 {
     sim.tallies.iter().map(f).sum()
 }
+
+/// Every metric column of a simulation as bit patterns (for bit-identity comparisons).
+pub fn bits(sim: &Simulation) -> Vec<(String, Vec<u64>)> {
+    gardengate::metrics::of(sim)
+        .columns
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.clone(),
+                (0..v.len()).map(|k| v.get_f64(k).to_bits()).collect(),
+            )
+        })
+        .collect()
+}
