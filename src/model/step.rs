@@ -1397,18 +1397,23 @@ fn merge_chunk(
             a += 1;
             n += 1;
         }
-        let b0 = b;
+        // One pass while the new links fit (the common case); an inbox that overflows is
+        // rolled back and refilled by priority.
+        let (b0, mark, room) = (b, out.len(), cap.saturating_sub(n));
+        let mut fits = [0u64; 2];
         while b < fresh.len() && fresh[b].recipient == r {
+            if b - b0 < room {
+                out.push(fresh[b]);
+                fits[fresh[b].blocked as usize] += 1;
+            }
             b += 1;
         }
         let new = &fresh[b0..b];
-        let room = cap.saturating_sub(n);
         if new.len() <= room {
-            for l in new {
-                out.push(*l);
-                counts[l.blocked as usize] += 1;
-            }
+            counts[0] += fits[0];
+            counts[1] += fits[1];
         } else {
+            out.truncate(mark);
             // Overflow: the links that fit are those of smallest keyed priority, so that no
             // group of sender ids is favoured; they keep the order they were sent in.
             let keep = overflow_keep(new, room, priority);
