@@ -251,16 +251,6 @@ fn toml_value(dist: Distribution, v: &ParamValue) -> toml::Value {
     }
 }
 
-fn param_value_of(v: &toml::Value) -> ParamValue {
-    match v {
-        toml::Value::Integer(i) => ParamValue::Num(*i as f64),
-        toml::Value::Float(x) => ParamValue::Num(*x),
-        toml::Value::Boolean(b) => ParamValue::Num(if *b { 1.0 } else { 0.0 }),
-        toml::Value::String(s) => ParamValue::Text(s.clone()),
-        other => ParamValue::Text(other.to_string()),
-    }
-}
-
 /// A design expanded for the plan: the drawn design and, per parameter, its path, column and
 /// the toml value it takes at each sample.
 pub struct Expanded {
@@ -404,7 +394,7 @@ pub fn expand(
                     path: p.path.clone(),
                     distribution: p.distribution,
                     bounds: None,
-                    categories: Some(v.iter().map(param_value_of).collect()),
+                    categories: Some(v.iter().map(super::param_value).collect()),
                 });
             }
             _ => bad(

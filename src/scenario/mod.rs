@@ -888,7 +888,8 @@ fn sweep_axes(s: &schema::Sweep) -> (Vec<Axis>, Vec<Problem>) {
     (axes, problems)
 }
 
-fn param_value(v: &toml::Value) -> ParamValue {
+/// A TOML value as it goes into output columns (numbers as f64, everything else as text).
+pub(crate) fn param_value(v: &toml::Value) -> ParamValue {
     match v {
         toml::Value::Integer(i) => ParamValue::Num(*i as f64),
         toml::Value::Float(x) => ParamValue::Num(*x),
