@@ -125,14 +125,18 @@ pub fn plan_bytes(plan: &Plan) -> u64 {
     6 * per_point + plan.points.len() as u64 * (per_point + 1024) + plan.runs.len() as u64 * 64
 }
 
-/// Refuses a plan whose own size plus the largest run's estimate does not fit in memory.
-pub fn check_plan_fits(plan: &Plan) -> Result<(), Failure> {
-    let peak = plan
-        .points
+/// The memory estimate of the plan's largest run.
+fn largest_run_bytes(plan: &Plan) -> u64 {
+    plan.points
         .iter()
         .map(|p| estimate_bytes(&p.scenario))
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// Refuses a plan whose own size plus the largest run's estimate does not fit in memory.
+pub fn check_plan_fits(plan: &Plan) -> Result<(), Failure> {
+    let peak = largest_run_bytes(plan);
     let need = peak.saturating_add(plan_bytes(plan));
     if let Some(avail) = available_bytes() {
         if need > avail {
@@ -200,12 +204,7 @@ pub fn describe_plan(plan: &Plan, threads: Option<usize>) -> String {
             e.label
         ));
     }
-    let peak = plan
-        .points
-        .iter()
-        .map(|p| estimate_bytes(&p.scenario))
-        .max()
-        .unwrap_or(0);
+    let peak = largest_run_bytes(plan);
     let work: f64 = plan
         .runs
         .iter()

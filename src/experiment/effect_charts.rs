@@ -5,8 +5,7 @@ use super::effects::EffectRow;
 use super::finalize::RunValues;
 use super::store::PlanRecord;
 use crate::metrics::stats::{ci95_half_width, mean};
-use crate::output::charts::{self, EventMark, Panel, Series, TimeAxis};
-use crate::scenario::calendar::{civil_from_days, parse_date};
+use crate::output::charts::{self, Panel, Series};
 use anyhow::Result;
 use std::path::Path;
 
@@ -60,23 +59,8 @@ pub fn effect_path(
 pub fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], rows: &[EffectRow]) -> Result<()> {
     let dir = out.join("charts");
     let cmp = &plan.comparison;
-    let start = parse_date(&plan.start_date).map(|d| {
-        let (y, m, dd) = civil_from_days(d);
-        (y as i32, m, dd)
-    });
-    let axis = TimeAxis {
-        start_date: start,
-        days_per_step: plan.days_per_step,
-    };
-    let events: Vec<EventMark> = plan
-        .events
-        .iter()
-        .filter(|e| e.step >= cmp.warmup_steps)
-        .map(|e| EventMark {
-            step: e.step as f64,
-            label: e.label.clone(),
-        })
-        .collect();
+    let axis = super::finalize::time_axis(plan);
+    let events = super::finalize::event_marks(plan, cmp.warmup_steps);
     let metrics: Vec<&String> = cmp
         .headline
         .iter()

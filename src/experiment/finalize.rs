@@ -364,24 +364,34 @@ fn band(runs: &[&RunValues], metric: &str, from: usize, steps: usize) -> Series 
     s
 }
 
-fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) -> Result<()> {
-    let dir = out.join("charts");
+/// The calendar axis of a plan's time charts.
+pub(super) fn time_axis(plan: &PlanRecord) -> TimeAxis {
     let start = parse_date(&plan.start_date).map(|d| {
         let (y, m, dd) = civil_from_days(d);
         (y as i32, m, dd)
     });
-    let axis = TimeAxis {
+    TimeAxis {
         start_date: start,
         days_per_step: plan.days_per_step,
-    };
-    let events: Vec<EventMark> = plan
-        .events
+    }
+}
+
+/// The plan's event markers from step `from` on.
+pub(super) fn event_marks(plan: &PlanRecord, from: u32) -> Vec<EventMark> {
+    plan.events
         .iter()
+        .filter(|e| e.step >= from)
         .map(|e| EventMark {
             step: e.step as f64,
             label: e.label.clone(),
         })
-        .collect();
+        .collect()
+}
+
+fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) -> Result<()> {
+    let dir = out.join("charts");
+    let axis = time_axis(plan);
+    let events = event_marks(plan, 0);
     let steps = plan.steps as usize;
     let warm = (plan.comparison.warmup_steps as usize).min(steps);
     // Panels: one per sweep point (at most 12), or one per value of `charts.panel_by`,
