@@ -15,5 +15,5 @@ pub mod rng;
 pub mod scenario;
 
 pub use error::Error;
-pub use model::{Observer, Simulation};
+pub use model::Simulation;
 pub use scenario::{load, Plan, Scenario};

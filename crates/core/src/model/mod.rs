@@ -36,19 +36,6 @@ pub struct Simulation {
     tallies: Vec<Tally>,
 }
 
-/// Sees each step as it ends: the world after the step and the step's tally, read-only.
-/// Any `FnMut(&World, &Tally)` closure is an observer.
-pub trait Observer {
-    /// Called once after each step.
-    fn on_step(&mut self, world: &World, tally: &Tally);
-}
-
-impl<F: FnMut(&World, &Tally)> Observer for F {
-    fn on_step(&mut self, world: &World, tally: &Tally) {
-        self(world, tally)
-    }
-}
-
 impl Simulation {
     /// Builds the initial world of `scenario` for `seed` (a run seed: `Plan::runs[k].seed`,
     /// or any number for a one-off run).
@@ -71,12 +58,13 @@ impl Simulation {
         self.run_observed(|_: &World, _: &Tally| {});
     }
 
-    /// Runs the remaining steps, showing each to `observer` as it ends.
-    pub fn run_observed(&mut self, mut observer: impl Observer) {
+    /// Runs the remaining steps, showing each to `observe` as it ends: the world after the
+    /// step and the step's tally, read-only (the hook cannot change the run).
+    pub fn run_observed(&mut self, mut observe: impl FnMut(&World, &Tally)) {
         while !self.finished() {
             self.step();
             let last = &self.tallies[self.tallies.len() - 1];
-            observer.on_step(&self.world, last);
+            observe(&self.world, last);
         }
     }
 
