@@ -58,9 +58,7 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
     let d = match &sc.graph {
         GraphSpec::Communities { mean_degree, .. } => *mean_degree,
         GraphSpec::SmallWorld { mean_degree, .. } => *mean_degree as f64,
-        GraphSpec::EdgeList { path } => std::fs::metadata(path)
-            .map(|md| md.len() as f64 / 6.0 * 2.0 / n.max(1) as f64)
-            .unwrap_or(20.0),
+        GraphSpec::EdgeList { edges, .. } => edges.pairs().len() as f64 * 2.0 / n.max(1) as f64,
     };
     let graph = (4.0 * d * n as f64) as u64 + 8 * (n + 1);
     // While the graph is built: per-part degree counters, or the row lengths (8 bytes per

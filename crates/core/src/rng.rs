@@ -194,6 +194,8 @@ pub fn exp_in_place(xs: &mut [f64]) {
     exp_blocks(xs)
 }
 
+/// # Safety
+/// The CPU must support AVX2 (checked by the caller with `is_x86_feature_detected!`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn exp_avx2(xs: &mut [f64]) {

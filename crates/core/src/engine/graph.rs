@@ -7,6 +7,7 @@
 
 use super::rng::{Purpose, Stream};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Fixed unit of parallel work for generation (never derived from the thread count).
 const GEN_CHUNK: u64 = 1 << 14;
@@ -67,8 +68,11 @@ impl Graph {
 pub const MAX_PARTS: usize = 4;
 
 /// Builds a CSR graph from a deterministic edge source. `emit(chunk, sink)` must emit the
-/// same edges for the same chunk every time it is called.
-pub fn build_csr<F>(n: u32, chunks: u64, emit: F) -> Graph
+/// same edges for the same chunk every time it is called (it is called twice: once to count,
+/// once to fill). The contract is checked: a source that emits different edges the second
+/// time panics here instead of writing outside its segment (the writes are bounds-checked
+/// relaxed atomic stores, so even then nothing unsound happens).
+pub(crate) fn build_csr<F>(n: u32, chunks: u64, emit: F) -> Graph
 where
     F: Fn(u64, &mut dyn FnMut(u32, u32)) + Sync,
 {
@@ -85,19 +89,21 @@ where
             c += parts as u64;
         }
     };
-    let mut cursors: Vec<Vec<u32>> = (0..parts)
+    let (mut cursors, counted): (Vec<Vec<u32>>, Vec<u64>) = (0..parts)
         .into_par_iter()
         .map(|p| {
             let mut d = vec![0u32; n_us];
+            let mut k = 0u64;
             emit_part(p, &mut |a, b| {
                 if a != b {
                     d[a as usize] += 1;
                     d[b as usize] += 1;
+                    k += 1;
                 }
             });
-            d
+            (d, k)
         })
-        .collect();
+        .unzip();
     // Row starts, and each part's degree turned into its segment's start within the row.
     let mut offsets = Vec::with_capacity(n_us + 1);
     let mut acc = 0u64;
@@ -113,27 +119,39 @@ where
         offsets.push(acc);
     }
     let mut neighbors = vec![0u32; acc as usize];
-    let out = SharedSlice(neighbors.as_mut_ptr());
-    cursors.par_iter_mut().enumerate().for_each(|(p, cur)| {
-        let out = &out;
-        let offsets = &offsets;
-        emit_part(p, &mut |a, b| {
-            if a != b {
-                let (a, b) = (a as usize, b as usize);
-                let ia = offsets[a] as usize + cur[a] as usize;
-                let ib = offsets[b] as usize + cur[b] as usize;
-                cur[a] += 1;
-                cur[b] += 1;
-                // SAFETY: part p's cursor of a row runs over its own segment of that row
-                // (the parts' counts laid end to end), and both passes emit identical edges,
-                // so writes are in bounds and disjoint between parts.
-                unsafe {
-                    out.write(ia, b as u32);
-                    out.write(ib, a as u32);
-                }
-            }
-        })
-    });
+    {
+        let slots = as_atomic(&mut neighbors);
+        let filled: Vec<u64> = cursors
+            .par_iter_mut()
+            .enumerate()
+            .map(|(p, cur)| {
+                let mut k = 0u64;
+                emit_part(p, &mut |a, b| {
+                    if a != b {
+                        let (a, b) = (a as usize, b as usize);
+                        let ia = offsets[a] as usize + cur[a] as usize;
+                        let ib = offsets[b] as usize + cur[b] as usize;
+                        // Part p's cursor of a row runs over its own segment of that row (the
+                        // parts' counts laid end to end) when both passes emit the same edges.
+                        assert!(
+                            (ia as u64) < offsets[a + 1] && (ib as u64) < offsets[b + 1],
+                            "build_csr: the edge source emitted more edges the second time"
+                        );
+                        cur[a] += 1;
+                        cur[b] += 1;
+                        slots[ia].store(b as u32, Ordering::Relaxed);
+                        slots[ib].store(a as u32, Ordering::Relaxed);
+                        k += 1;
+                    }
+                });
+                k
+            })
+            .collect();
+        assert_eq!(
+            filled, counted,
+            "build_csr: the edge source emitted different edges when called again"
+        );
+    }
     drop(cursors);
     // Sort and de-duplicate each row in parallel, then compact.
     let new_len: Vec<u64> = {
@@ -142,7 +160,8 @@ where
             .into_par_iter()
             .map(|i| {
                 let (s, e) = (offsets[i] as usize, offsets[i + 1] as usize);
-                // SAFETY: rows are disjoint ranges of `neighbors`.
+                // SAFETY: rows are disjoint ranges of `neighbors` (offsets are increasing and
+                // computed here, whatever the edge source did), one task per row.
                 let row = unsafe { base.slice(s, e - s) };
                 row.sort_unstable();
                 let mut k = 0;
@@ -174,16 +193,29 @@ where
     }
 }
 
+/// The slice as atomics, so that the parts can fill it from several threads without unsafe
+/// writes (a relaxed store is a plain store on the targets we build for).
+fn as_atomic(xs: &mut [u32]) -> &[AtomicU32] {
+    // SAFETY: `AtomicU32` has the same size, alignment and bit validity as `u32` (documented
+    // in std), and the exclusive borrow of `xs` outlives the returned shared slice, so no
+    // non-atomic access can overlap the atomic ones.
+    unsafe { &*(xs as *mut [u32] as *const [AtomicU32]) }
+}
+
+/// A raw view of a slice that hands out disjoint rows to parallel tasks.
 struct SharedSlice(*mut u32);
+// SAFETY: the pointer is only used to build slices of disjoint rows (see `slice`), each used by
+// one task; the owner of the buffer outlives the parallel loop that uses it.
 unsafe impl Sync for SharedSlice {}
+// SAFETY: as for `Sync`: moving the view to another thread moves no data.
 unsafe impl Send for SharedSlice {}
 impl SharedSlice {
-    unsafe fn write(&self, i: usize, v: u32) {
-        *self.0.add(i) = v;
-    }
+    /// # Safety
+    /// `start..start + len` must lie inside the buffer and no other live slice may overlap it.
     #[allow(clippy::mut_from_ref)]
     unsafe fn slice(&self, start: usize, len: usize) -> &mut [u32] {
-        std::slice::from_raw_parts_mut(self.0.add(start), len)
+        // SAFETY: the caller's contract above.
+        unsafe { std::slice::from_raw_parts_mut(self.0.add(start), len) }
     }
 }
 
@@ -356,27 +388,23 @@ pub fn communities(
     (g, comm)
 }
 
-/// Loads an edge list (format in `scenario::edges`: Parquet columns `source`, `target`, or
-/// CSV/text pairs). Self-loops and repeated pairs are dropped. Errors name the file and line.
-pub fn edge_list(path: &std::path::Path, n: u32) -> Result<Graph, String> {
-    let pairs = crate::scenario::edges::read(path)?;
-    for &(a, b, line) in &pairs {
-        if a >= n || b >= n {
-            return Err(format!(
-                "{}:{}: node id {} is out of range: the scenario has {} consumers (ids 0..{})",
-                path.display(),
-                line,
-                a.max(b),
-                n,
-                n.saturating_sub(1)
-            ));
-        }
+/// The graph of an edge list read when the scenario was loaded (`scenario::edges`; the
+/// engine reads no files). Self-loops and repeated pairs are dropped.
+pub fn edge_list(data: &crate::scenario::EdgeData, n: u32) -> Result<Graph, String> {
+    let pairs = data.pairs();
+    if let Some(&(a, b)) = pairs.iter().find(|&&(a, b)| a >= n || b >= n) {
+        return Err(format!(
+            "{}: node id {} is out of range: the scenario has {n} consumers (ids 0..{})",
+            data.path().display(),
+            a.max(b),
+            n.saturating_sub(1)
+        ));
     }
     let chunks = (pairs.len() as u64).div_ceil(GEN_CHUNK);
     Ok(build_csr(n, chunks, |c, sink| {
         let lo = (c * GEN_CHUNK) as usize;
         let hi = ((c + 1) * GEN_CHUNK).min(pairs.len() as u64) as usize;
-        for &(a, b, _) in &pairs[lo..hi] {
+        for &(a, b) in &pairs[lo..hi] {
             sink(a, b);
         }
     }))
@@ -472,11 +500,12 @@ mod tests {
         ParquetWriter::new(std::fs::File::create(&p).unwrap())
             .finish(&mut df)
             .unwrap();
-        let g = edge_list(&p, 5).unwrap();
+        let data = crate::scenario::EdgeData::read(&p).unwrap();
+        let g = edge_list(&data, 5).unwrap();
         check_simple(&g);
         assert_eq!(g.edges(), 4, "the self-loop 3–3 is dropped");
         assert_eq!(g.friends(0), &[1, 2, 3]);
-        let e = edge_list(&p, 3).unwrap_err();
+        let e = edge_list(&data, 3).unwrap_err();
         assert!(e.contains("out of range"), "{e}");
     }
 
@@ -486,13 +515,13 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("e.csv");
         std::fs::write(&p, "source,target\n0,1\n1,2\n2,x\n").unwrap();
-        let e = edge_list(&p, 10).unwrap_err();
+        let e = crate::scenario::EdgeData::read(&p).unwrap_err();
         assert!(e.contains("e.csv:4"), "{e}");
         std::fs::write(&p, "0,1\n1,2\n2,2\n1,0\n3,99\n").unwrap();
-        let e = edge_list(&p, 10).unwrap_err();
-        assert!(e.contains(":5") && e.contains("99"), "{e}");
+        let e = edge_list(&crate::scenario::EdgeData::read(&p).unwrap(), 10).unwrap_err();
+        assert!(e.contains("e.csv") && e.contains("99"), "{e}");
         std::fs::write(&p, "# comment\n0,1\n1,2\n2,2\n1,0\n").unwrap();
-        let g = edge_list(&p, 4).unwrap();
+        let g = edge_list(&crate::scenario::EdgeData::read(&p).unwrap(), 4).unwrap();
         assert_eq!(g.edges(), 2);
         check_simple(&g);
     }

@@ -104,7 +104,7 @@ pub fn build_graph(sc: &Scenario, home: &[u8], seed: u64) -> Result<Graph, Strin
             inside_share,
             ..
         } => graph::planted_partition(n, *mean_degree, *size, *inside_share, seed),
-        GraphSpec::EdgeList { path } => graph::edge_list(path, n)?,
+        GraphSpec::EdgeList { edges, .. } => graph::edge_list(edges, n)?,
     })
 }
 

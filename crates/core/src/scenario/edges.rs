@@ -30,6 +30,11 @@ pub struct EdgeFile {
 
 /// Reads, checks and hashes an edge-list file.
 pub fn inspect(path: &Path) -> Result<EdgeFile, String> {
+    load(path).map(|(info, _)| info)
+}
+
+/// Reads, checks and hashes an edge-list file, and returns its `(source, target)` pairs.
+pub fn load(path: &Path) -> Result<(EdgeFile, Vec<(u32, u32)>), String> {
     let bytes = read_bytes(path)?;
     let pairs = parse(path, &bytes)?;
     let mut max_id = (0u32, 0usize);
@@ -40,14 +45,15 @@ pub fn inspect(path: &Path) -> Result<EdgeFile, String> {
         }
     }
     use sha2::Digest;
-    Ok(EdgeFile {
+    let info = EdgeFile {
         edges: pairs.len(),
         max_id,
         sha256: sha2::Sha256::digest(&bytes)
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect(),
-    })
+    };
+    Ok((info, pairs.into_iter().map(|(a, b, _)| (a, b)).collect()))
 }
 
 /// Reads the edges of a file.

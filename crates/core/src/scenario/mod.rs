@@ -383,7 +383,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             }
         }
     }
-    let inputs = check_inputs(&points, text, &mut problems);
+    let inputs = check_inputs(&mut points, text, &mut problems);
     if !problems.is_empty() {
         // The same problem at several points (or found twice) is reported once.
         let mut seen = std::collections::HashSet::new();
@@ -630,23 +630,27 @@ fn expand(
 }
 
 /// Reads and checks every input file the points name (edge lists), once per distinct file
-/// however many points use it, and checks each point's node ids against its consumer count.
+/// however many points use it, checks each point's node ids against its consumer count, and
+/// hands each point the edges (shared: the engine reads no files).
 /// Returns `(path, sha256)` of each file, in first-use order, for the scenario identity.
 fn check_inputs(
-    points: &[Point],
+    points: &mut [Point],
     text: &str,
     problems: &mut Vec<Problem>,
 ) -> Vec<(String, String)> {
-    let mut seen: Vec<(std::path::PathBuf, Option<edges::EdgeFile>)> = Vec::new();
-    for p in points {
-        let GraphSpec::EdgeList { path } = &p.scenario.graph else {
+    let mut seen: Vec<(std::path::PathBuf, Option<(edges::EdgeFile, EdgeData)>)> = Vec::new();
+    let n_points = points.len();
+    for p in points.iter_mut() {
+        let n = p.scenario.consumers.count;
+        let label = p.label.clone();
+        let GraphSpec::EdgeList { path, edges: data } = &mut p.scenario.graph else {
             continue;
         };
         let k = match seen.iter().position(|(q, _)| q == path) {
             Some(k) => k,
             None => {
-                let info = match edges::inspect(path) {
-                    Ok(i) => Some(i),
+                let info = match edges::load(path) {
+                    Ok((info, pairs)) => Some((info, EdgeData::from_pairs(path, pairs))),
                     Err(message) => {
                         problems.push(Problem {
                             key: "graph.path".into(),
@@ -663,8 +667,8 @@ fn check_inputs(
                 seen.len() - 1
             }
         };
-        if let Some(info) = &seen[k].1 {
-            let n = p.scenario.consumers.count;
+        if let Some((info, loaded)) = &seen[k].1 {
+            *data = loaded.clone();
             if info.max_id.0 as u64 >= n {
                 problems.push(Problem {
                     key: "graph.path".into(),
@@ -674,7 +678,7 @@ fn check_inputs(
                         path.display(),
                         info.max_id.1,
                         info.max_id.0,
-                        if points.len() > 1 { format!(" at sweep point {}", p.label) } else { String::new() },
+                        if n_points > 1 { format!(" at sweep point {label}") } else { String::new() },
                         n.saturating_sub(1)
                     ),
                     suggestion: Some("raise consumers.count or renumber the nodes from 0".into()),
@@ -683,7 +687,7 @@ fn check_inputs(
         }
     }
     seen.into_iter()
-        .filter_map(|(p, i)| i.map(|i| (p.display().to_string(), i.sha256)))
+        .filter_map(|(p, i)| i.map(|(i, _)| (p.display().to_string(), i.sha256)))
         .collect()
 }
 

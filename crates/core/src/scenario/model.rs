@@ -90,6 +90,9 @@ pub enum GraphSpec {
     EdgeList {
         /// Resolved path.
         path: std::path::PathBuf,
+        /// The edges, read once when the scenario is loaded and shared by every run.
+        #[serde(skip)]
+        edges: EdgeData,
     },
 }
 
@@ -202,5 +205,59 @@ impl Scenario {
         (0..self.platforms.len())
             .filter(|&p| self.platforms[p].commerce)
             .collect()
+    }
+}
+
+/// The edges of an edge-list file, read when the scenario is loaded (so that the engine
+/// reads no files) and shared by every point and run that uses the file.
+#[derive(Clone, Default)]
+pub struct EdgeData {
+    path: std::path::PathBuf,
+    pairs: std::sync::Arc<[(u32, u32)]>,
+}
+
+impl EdgeData {
+    /// Reads an edge-list file (format: `scenario::edges`).
+    pub fn read(path: &std::path::Path) -> Result<EdgeData, String> {
+        let edges = super::edges::read(path)?;
+        Ok(EdgeData::from_pairs(
+            path,
+            edges.iter().map(|&(a, b, _)| (a, b)).collect(),
+        ))
+    }
+
+    /// Edges given as values (`path` only names them in messages).
+    pub fn from_pairs(path: &std::path::Path, pairs: Vec<(u32, u32)>) -> EdgeData {
+        EdgeData {
+            path: path.to_path_buf(),
+            pairs: pairs.into(),
+        }
+    }
+
+    /// The `(source, target)` pairs in file order.
+    pub fn pairs(&self) -> &[(u32, u32)] {
+        &self.pairs
+    }
+
+    /// The file they came from.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl std::fmt::Debug for EdgeData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "EdgeData({} edges from {})",
+            self.pairs.len(),
+            self.path.display()
+        )
+    }
+}
+
+impl PartialEq for EdgeData {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.pairs, &other.pairs) || self.pairs == other.pairs
     }
 }

@@ -844,7 +844,10 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                     Some("paths are relative to the scenario file".into()),
                 );
             }
-            GraphSpec::EdgeList { path }
+            GraphSpec::EdgeList {
+                path,
+                edges: Default::default(),
+            }
         }
         other => {
             ck.push("graph.generator", format!("unknown generator `{other}`; expected `communities`, `small_world` or `edge_list`"), Some(suggest(other, ["communities", "small_world", "edge_list"])));
