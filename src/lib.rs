@@ -8,24 +8,23 @@
 //! `gardengate-charts`) → [`experiment`] (plans of runs, finalize, effects, sensitivity) →
 //! [`check`] (regression checks) → the command line (this crate's binary).
 //!
-//! ```
-//! use gardengate::{scenario, Simulation};
-//! use std::sync::Arc;
+//! A Rust user runs the quickstart world, observes each step and gets the table in memory
+//! (the same lines are in the README; `tests/tidy.rs` keeps the two equal):
 //!
-//! // A small world from a scenario written inline (any field left out takes the defaults).
-//! let plan = scenario::from_text(
-//!     "steps = 20\n[consumers]\ncount = 2000\n",
-//!     "inline.toml",
-//!     std::path::Path::new("."),
-//! )
-//! .expect("valid scenario");
-//! let sc = Arc::new(plan.points[0].scenario.clone());
-//! let mut sim = Simulation::new(sc, plan.runs[0].seed).expect("world builds");
-//! sim.run();
-//! let df = gardengate::output::frame::run_frame(&sim).expect("dataframe");
-//! assert_eq!(df.height(), 20);
-//! let trips = df.column("trips").unwrap().i64().unwrap();
-//! assert!(trips.get(0).unwrap() > 0);
+//! ```
+//! use gardengate::{metrics, scenario, Simulation};
+//!
+//! // The quickstart world, its first run's seed, and a hook that sees every step.
+//! let plan = scenario::load("experiments/quickstart.toml".as_ref())?;
+//! let mut sim = Simulation::new(plan.points[0].scenario.clone(), plan.runs[0].seed)?;
+//! let mut trips = Vec::new();
+//! sim.run_observed(|_world, tally| trips.push(tally.trips));
+//! // Every per-step column (the rows of steps.parquet), in memory.
+//! let table = metrics::of(&sim);
+//! let alipay = table.get("wallet_share__alipay").expect("a wallet of the scenario");
+//! println!("{} steps, {} trips on the last; Alipay's share {:.3}",
+//!     table.rows(), trips[trips.len() - 1], alipay.get_f64(table.rows() - 1));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 pub use gardengate_check as check;

@@ -177,3 +177,26 @@ fn no_unwrap_outside_tests() {
         bad.join("\n")
     );
 }
+
+#[test]
+fn the_readme_library_example_is_the_doc_tested_one() {
+    let readme = read(&root().join("README.md"));
+    let start = readme.find("```rust\n").expect("README has a rust example") + 8;
+    let end = start + readme[start..].find("```").expect("the example ends");
+    let example: Vec<&str> = readme[start..end].lines().collect();
+    let doc: Vec<String> = read(&root().join("src/lib.rs"))
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l).to_string())
+        .collect();
+    let found = doc.windows(example.len()).any(|w| {
+        w.iter()
+            .zip(&example)
+            .all(|(a, b)| a.trim_end() == b.trim_end())
+    });
+    assert!(
+        found,
+        "README's library example differs from src/lib.rs's doc test"
+    );
+    assert!(example.len() < 15, "the example should stay under 15 lines");
+}
