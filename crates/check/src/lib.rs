@@ -2,7 +2,11 @@
 //! statistical), with the reports of their results.
 
 pub mod compare;
+mod exact;
 pub mod load;
+mod report;
+mod run;
+mod stat;
 pub mod structure;
 
 /// What can go wrong in a check, before any comparison is made.

@@ -517,3 +517,419 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod scipy_reference_tests {
+    use super::*;
+
+    // Reference values below were computed with SciPy 1.17.1 and statsmodels 0.15.0
+    // (scipy.special.gammaln / betainc / kolmogorov, scipy.stats.t / norm / ttest_ind /
+    // ks_2samp, statsmodels multipletests(method="holm")).
+
+    fn assert_rel(got: f64, want: f64, rel: f64, what: &str) {
+        let err = if want == 0.0 {
+            got.abs()
+        } else {
+            ((got - want) / want).abs()
+        };
+        assert!(
+            err <= rel,
+            "{what}: got {got:e}, want {want:e} (rel err {err:e} > {rel:e})"
+        );
+    }
+
+    /// Deterministic data identical to the Python reference script:
+    /// x_i = ((i * mul) % modu) / modu * scale + off, i = 1..=n.
+    fn gen(n: u64, mul: u64, modu: u64, off: f64, scale: f64) -> Vec<f64> {
+        (1..=n)
+            .map(|i| ((i * mul) % modu) as f64 / modu as f64 * scale + off)
+            .collect()
+    }
+
+    #[test]
+    fn ln_gamma_matches_scipy() {
+        let cases = [
+            (0.5, 0.5723649429247),
+            (1.0, 0.0),
+            (1.5, -0.12078223763524526),
+            (3.7, 1.428072326665388),
+            (10.0, 12.801827480081469),
+            (123.456, 469.6055471299295),
+            (1e5, 1051287.7089736569),
+            (0.01, 4.599479878042022),
+        ];
+        for (x, want) in cases {
+            let got = ln_gamma(x);
+            assert!(
+                (got - want).abs() <= 1e-13 * want.abs().max(1.0),
+                "ln_gamma({x}) = {got}, want {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn inc_beta_matches_scipy() {
+        let cases = [
+            (0.5, 0.5, 0.3, 0.36901011956554536),
+            (2.0, 3.0, 0.4, 0.5247999999999999),
+            (15.0, 0.5, 0.9, 0.07785867031466781),
+            (100.0, 0.5, 0.99, 0.1567758654244408),
+            (0.5, 200.0, 0.001, 0.4727558929747644),
+            (5.0, 5.0, 0.5, 0.5),
+            (3.5, 0.5, 1e-6, 2.9102629483066934e-22),
+        ];
+        for (a, b, x, want) in cases {
+            assert_rel(inc_beta(a, b, x), want, 1e-11, &format!("I_{x}({a},{b})"));
+        }
+        assert_eq!(inc_beta(2.0, 3.0, 0.0), 0.0);
+        assert_eq!(inc_beta(2.0, 3.0, 1.0), 1.0);
+        assert!(inc_beta(-1.0, 3.0, 0.5).is_nan());
+    }
+
+    #[test]
+    fn student_t_matches_scipy() {
+        // (t, df, scipy.stats.t.sf, scipy.stats.t.cdf)
+        let cases = [
+            (0.5, 1.0, 0.35241638234956674, 0.6475836176504333),
+            (2.0, 2.5, 0.07869574787898295, 0.9213042521210171),
+            (-1.3, 5.0, 0.8748496829146615, 0.12515031708533855),
+            (3.7, 30.0, 0.0004322999266236452, 0.9995677000733764),
+            (10.0, 3.0, 0.0010641995292070751, 0.9989358004707929),
+            (40.0, 7.0, 7.951089992425182e-10, 0.999999999204891),
+            (2.1, 1000.0, 0.017989437155390985, 0.982010562844609),
+            (1.96, 1e5, 0.02499928159715084, 0.9750007184028492),
+            (0.0, 4.0, 0.5, 0.5),
+            (-6.5, 12.0, 0.9999853174821566, 1.4682517843374057e-05),
+            (8.0, 50.0, 8.316483014160684e-11, 0.9999999999168352),
+        ];
+        for (t, df, sf, cdf) in cases {
+            assert_rel(student_t_sf(t, df), sf, 1e-10, &format!("t.sf({t}, {df})"));
+            assert_rel(
+                student_t_cdf(t, df),
+                cdf,
+                1e-10,
+                &format!("t.cdf({t}, {df})"),
+            );
+        }
+        assert_eq!(student_t_sf(f64::INFINITY, 3.0), 0.0);
+        assert_eq!(student_t_sf(f64::NEG_INFINITY, 3.0), 1.0);
+        assert!(student_t_sf(1.0, 0.0).is_nan());
+        // df = inf is the normal distribution
+        assert_rel(
+            student_t_sf(1.96, f64::INFINITY),
+            0.024997895148220435,
+            1e-12,
+            "t inf",
+        );
+    }
+
+    #[test]
+    fn normal_sf_matches_scipy() {
+        let cases = [
+            (0.0, 0.5),
+            (1.0, 0.15865525393145707),
+            (1.96, 0.024997895148220435),
+            (-2.5, 0.9937903346742238),
+            (5.0, 2.866515718791933e-07),
+            (10.0, 7.61985302416047e-24),
+        ];
+        for (z, want) in cases {
+            assert_rel(normal_sf(z), want, 1e-12, &format!("norm.sf({z})"));
+        }
+    }
+
+    #[test]
+    fn welch_matches_scipy() {
+        // (a, b, t, df, p, mean a, mean b, sd a, sd b) from scipy.stats.ttest_ind(equal_var=False)
+        let w1a = vec![19.8, 20.4, 19.6, 17.8, 18.5, 18.9, 18.3, 18.9, 19.5, 22.0];
+        let w1b = vec![
+            28.2, 26.6, 20.1, 23.3, 25.2, 22.1, 17.7, 27.6, 20.6, 13.7, 23.2, 17.5, 20.6, 18.0,
+            23.9, 21.6, 24.3, 20.4, 23.9, 13.3,
+        ];
+        let cases = [
+            (
+                w1a,
+                w1b,
+                [
+                    -2.225512039969852,
+                    24.524634944257343,
+                    0.035484530830010394,
+                    19.369999999999997,
+                    21.589999999999996,
+                    1.2037441588643325,
+                    4.123475794954901,
+                ],
+            ),
+            (
+                vec![1.1, 2.3, 0.7],
+                vec![5.2, 4.9, 6.1, 5.5, 7.3, 4.4, 5.0],
+                [
+                    -6.843560036337555,
+                    4.437730864693469,
+                    0.0016198889454600242,
+                    1.3666666666666665,
+                    5.485714285714287,
+                    0.832666399786453,
+                    0.9581728644118648,
+                ],
+            ),
+            (
+                gen(25, 37, 101, 10.0, 1.0),
+                gen(40, 53, 103, 10.01, 1.3),
+                [
+                    -1.7170795916673,
+                    60.31549744380153,
+                    0.09109599315723421,
+                    10.482376237623761,
+                    10.625606796116504,
+                    0.2899812779946771,
+                    0.3791850187893126,
+                ],
+            ),
+            (
+                gen(12, 7, 13, 0.0, 1.0),
+                gen(9, 5, 11, 20.0, 1.0),
+                [
+                    -158.8298539191428,
+                    16.89090302529975,
+                    2.9628924263317006e-28,
+                    0.5000000000000001,
+                    20.494949494949495,
+                    0.2773500981126145,
+                    0.29144521305562626,
+                ],
+            ),
+        ];
+        for (i, (a, b, r)) in cases.iter().enumerate() {
+            let (t, df, p) = welch_t_test(a, b);
+            assert_rel(t, r[0], 1e-12, &format!("welch case {i} t"));
+            assert_rel(df, r[1], 1e-12, &format!("welch case {i} df"));
+            assert_rel(p, r[2], 1e-10, &format!("welch case {i} p"));
+            assert_rel(mean(a), r[3], 1e-14, &format!("case {i} mean a"));
+            assert_rel(mean(b), r[4], 1e-14, &format!("case {i} mean b"));
+            assert_rel(sample_sd(a), r[5], 1e-13, &format!("case {i} sd a"));
+            assert_rel(sample_sd(b), r[6], 1e-13, &format!("case {i} sd b"));
+        }
+    }
+
+    #[test]
+    fn welch_degenerate_cases() {
+        assert_eq!(welch_t_test(&[1.0, 1.0, 1.0], &[1.0, 1.0]).2, 1.0);
+        let (t, _, p) = welch_t_test(&[1.0, 1.0, 1.0], &[2.0, 2.0]);
+        assert_eq!((t, p), (f64::NEG_INFINITY, 0.0));
+        let (t, df, p) = welch_t_test(&[1.0], &[2.0, 3.0]);
+        assert!(t.is_nan() && df.is_nan() && p.is_nan());
+        // one constant sample: df = n_other - 1
+        let (_, df, _) = welch_t_test(&[1.0, 1.0, 1.0], &[2.0, 3.0, 5.0, 4.0]);
+        assert_rel(df, 3.0, 1e-14, "df with one constant side");
+        assert!(mean(&[]).is_nan());
+        assert!(sample_sd(&[1.0]).is_nan());
+        assert_eq!(sample_sd(&[0.1; 30]), 0.0);
+        assert_eq!(mean(&[0.1; 30]), 0.1);
+    }
+
+    #[test]
+    fn cohens_d_cases() {
+        // pooled sd of [1,2,3] and [2,3,4] is 1 -> d = -1
+        assert_rel(
+            cohens_d(&[1.0, 2.0, 3.0], &[2.0, 3.0, 4.0]),
+            -1.0,
+            1e-14,
+            "d",
+        );
+        assert_eq!(cohens_d(&[1.0, 1.0], &[1.0, 1.0, 1.0]), 0.0);
+        assert_eq!(cohens_d(&[2.0, 2.0], &[1.0, 1.0, 1.0]), f64::INFINITY);
+        assert_eq!(cohens_d(&[0.0], &[1.0]), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn ks_exact_matches_scipy() {
+        // (a, b, D, p) from scipy.stats.ks_2samp(a, b, method="exact"); all n*m <= 10000
+        let cases: Vec<(Vec<f64>, Vec<f64>, f64, f64)> = vec![
+            (
+                vec![0.61, 0.29, 0.06, 0.59, -1.73],
+                vec![-0.74, 0.51, -0.56, 0.39, 1.64, 0.05, -0.06],
+                0.37142857142857144,
+                0.7373737373737375,
+            ),
+            (
+                gen(10, 7, 31, 0.0, 1.0),
+                gen(10, 11, 37, 0.1, 1.0),
+                0.3,
+                0.7869297884777761,
+            ),
+            (
+                gen(8, 3, 17, 0.0, 1.0),
+                gen(12, 5, 19, 0.8, 1.0),
+                0.9166666666666666,
+                0.00014289116456299122,
+            ),
+            (vec![0.5], vec![0.1, 0.7, 0.9], 0.6666666666666666, 1.0),
+            (
+                gen(100, 7919, 1009, 0.0, 1.0),
+                gen(100, 104729, 1013, 0.05, 1.0),
+                0.05,
+                0.9996892272702655,
+            ),
+            (
+                gen(40, 31, 97, 0.0, 1.0),
+                gen(25, 17, 89, 0.3, 1.0),
+                0.315,
+                0.07503349352797963,
+            ),
+            (
+                gen(30, 13, 101, 0.0, 1.0),
+                gen(30, 29, 103, 0.9, 1.0),
+                0.9666666666666667,
+                1.0146740335286845e-15,
+            ),
+        ];
+        for (i, (a, b, d_want, p_want)) in cases.iter().enumerate() {
+            let (d, p) = ks_two_sample(a, b);
+            assert_rel(d, *d_want, 1e-14, &format!("ks exact case {i} D"));
+            assert_rel(p, *p_want, 1e-9, &format!("ks exact case {i} p"));
+            // symmetric in its arguments
+            let (d2, p2) = ks_two_sample(b, a);
+            assert_eq!(d, d2);
+            assert_rel(p2, p, 1e-12, "symmetry");
+        }
+    }
+
+    #[test]
+    fn ks_asymptotic_matches_scipy() {
+        // n*m > 10000 -> asymptotic. Columns: D; scipy.special.kolmogorov(lambda) with
+        // Stephens' lambda = (sqrt(e) + 0.12 + 0.11/sqrt(e)) D (what we implement; must
+        // match to 1e-9); ks_2samp(method="asymp") (SciPy uses kstwo.sf(D, round(e)) instead,
+        // so only ~2% relative agreement is expected).
+        let cases = [
+            (
+                gen(120, 7919, 1009, 0.0, 1.0),
+                gen(150, 104729, 1013, 0.03, 1.0),
+                0.03833333333333333,
+                0.9999600300423186,
+                0.9999010542857572,
+            ),
+            (
+                gen(200, 31, 997, 0.0, 1.0),
+                gen(300, 17, 991, 0.12, 1.0),
+                0.14166666666666666,
+                0.014428395883457061,
+                0.014535458550574016,
+            ),
+            (
+                gen(101, 13, 1019, 0.0, 1.0),
+                gen(100, 29, 1021, 0.0, 1.0),
+                0.15544554455445547,
+                0.16050021209106494,
+                0.16040321323737716,
+            ),
+        ];
+        for (i, (a, b, d_want, p_stephens, p_scipy_asymp)) in cases.iter().enumerate() {
+            let (d, p) = ks_two_sample(a, b);
+            assert_rel(d, *d_want, 1e-14, &format!("ks asymp case {i} D"));
+            assert_rel(
+                p,
+                *p_stephens,
+                1e-9,
+                &format!("ks asymp case {i} p (Stephens)"),
+            );
+            assert_rel(
+                p,
+                *p_scipy_asymp,
+                0.02,
+                &format!("ks asymp case {i} p vs scipy"),
+            );
+        }
+    }
+
+    #[test]
+    fn kolmogorov_sf_matches_scipy() {
+        let cases = [
+            (0.2, 0.999999999999495),
+            (0.3, 0.9999906941986655),
+            (0.5, 0.9639452436648751),
+            (0.8, 0.5441424115741981),
+            (1.0, 0.26999967167735456),
+            (1.18, 0.1234538094297657),
+            (1.5, 0.022217962616525127),
+            (2.0, 0.0006709252557796953),
+            (3.0, 3.045995948942526e-08),
+            (5.0, 3.8574996959278356e-22),
+        ];
+        for (x, want) in cases {
+            assert_rel(kolmogorov_sf(x), want, 1e-12, &format!("kolmogorov({x})"));
+        }
+        assert_eq!(kolmogorov_sf(0.0), 1.0);
+    }
+
+    /// Brute force: enumerate every assignment of the pooled values to the two samples.
+    fn ks_brute_force(a: &[f64], b: &[f64]) -> f64 {
+        let (n, m) = (a.len(), b.len());
+        let pooled: Vec<f64> = a.iter().chain(b).copied().collect();
+        let mut distinct = pooled.clone();
+        distinct.sort_by(|x, y| x.partial_cmp(y).unwrap());
+        distinct.dedup();
+        let h = |xa: &[f64], xb: &[f64]| -> u64 {
+            distinct
+                .iter()
+                .map(|&v| {
+                    let ca = xa.iter().filter(|&&x| x <= v).count() as u64;
+                    let cb = xb.iter().filter(|&&x| x <= v).count() as u64;
+                    (ca * m as u64).abs_diff(cb * n as u64)
+                })
+                .max()
+                .unwrap()
+        };
+        let h_obs = h(a, b);
+        let (mut hit, mut total) = (0u64, 0u64);
+        for mask in 0u32..(1 << (n + m)) {
+            if mask.count_ones() as usize != n {
+                continue;
+            }
+            let (mut xa, mut xb) = (Vec::new(), Vec::new());
+            for (k, &v) in pooled.iter().enumerate() {
+                if mask & (1 << k) != 0 {
+                    xa.push(v)
+                } else {
+                    xb.push(v)
+                }
+            }
+            total += 1;
+            if h(&xa, &xb) >= h_obs {
+                hit += 1;
+            }
+        }
+        hit as f64 / total as f64
+    }
+
+    #[test]
+    fn ks_exact_with_ties_is_the_permutation_distribution() {
+        let cases: Vec<(Vec<f64>, Vec<f64>)> = vec![
+            (vec![1.0, 2.0, 2.0, 3.0], vec![2.0, 3.0, 3.0, 4.0, 5.0]),
+            (
+                vec![0.0, 0.0, 0.0, 1.0, 1.0],
+                vec![1.0, 1.0, 2.0, 2.0, 2.0, 2.0],
+            ),
+            (vec![5.0, 5.0, 5.0], vec![5.0, 6.0, 6.0, 7.0, 7.0, 7.0]),
+            (vec![0.3, 0.1, 0.7, 0.2], vec![0.9, 0.4, 0.8, 0.6, 0.5]), // no ties
+        ];
+        for (i, (a, b)) in cases.iter().enumerate() {
+            let (_, p) = ks_two_sample(a, b);
+            assert_rel(p, ks_brute_force(a, b), 1e-12, &format!("ties case {i}"));
+        }
+        assert_eq!(ks_two_sample(&[2.0, 2.0], &[2.0, 2.0, 2.0]), (0.0, 1.0));
+        assert!(ks_two_sample(&[], &[1.0]).1.is_nan());
+    }
+
+    #[test]
+    fn holm_matches_statsmodels() {
+        let p = [0.01, 0.04, 0.03, 0.005, 0.2, 0.04, 0.5, 1e-6];
+        let want = [0.06, 0.16, 0.15, 0.035, 0.4, 0.16, 0.5, 8e-6];
+        for (g, w) in holm(&p).iter().zip(want) {
+            assert_rel(*g, w, 1e-12, "holm");
+        }
+        assert_eq!(holm(&[0.9, 0.8]), vec![1.0, 1.0]);
+        assert_eq!(holm(&[f64::NAN, 0.01]), vec![1.0, 0.02]);
+        assert!(holm(&[]).is_empty());
+    }
+}
