@@ -1127,7 +1127,8 @@ impl TimeFigure<'_> {
             let px = (plot_left + (e.step - x0) / (x1 - x0) * plot_w) as i32;
             let w = cell
                 .estimate_text_size(&e.label, &font)
-                .map_or(text_w(&e.label, EVENT_SIZE) as i32, |(w, _)| w as i32);
+                .map_or(text_w(&e.label, EVENT_SIZE), |(w, _)| f64::from(w) * 1.05)
+                as i32;
             let right_edge = cw as i32 - 4;
             let (a, b) = if px + 5 + w <= right_edge {
                 (px + 5, px + 5 + w)
@@ -1139,7 +1140,7 @@ impl TimeFigure<'_> {
                 .find(|&r| {
                     taken
                         .get(r)
-                        .is_none_or(|t: &Vec<(i32, i32)>| t.iter().all(|&(c, d)| b + 10 < c || a > d + 10))
+                        .is_none_or(|t: &Vec<(i32, i32)>| t.iter().all(|&(c, d)| b + 16 < c || a > d + 16))
                 })
                 .unwrap_or(0);
             if taken.len() <= row {
@@ -1155,16 +1156,27 @@ impl TimeFigure<'_> {
             (taken.len() as i32 * row_h + 8) as u32
         };
 
-        let mut builder = ChartBuilder::on(cell);
+        // The panel title, then the label strip as extra top margin (a top label area would
+        // repeat the x axis there).
+        let body = if panel.title.trim().is_empty() {
+            cell.clone()
+        } else {
+            let (title_area, body) = cell.split_vertically(PANEL_TITLE_SIZE + 14);
+            let (tw, th) = title_area.dim_in_pixel();
+            title_area.draw(&Text::new(
+                panel.title.clone(),
+                (tw as i32 / 2, th as i32 / 2 + 4),
+                text_style(PANEL_TITLE_SIZE, BLACK, centred()),
+            ))?;
+            body
+        };
+        let mut builder = ChartBuilder::on(&body);
         builder
             .margin(margin)
+            .margin_top(margin + strip_h)
             .margin_right(margin_right)
             .x_label_area_size(x_label_area)
-            .y_label_area_size(y_label_area)
-            .top_x_label_area_size(strip_h);
-        if !panel.title.trim().is_empty() {
-            builder.caption(&panel.title, (FAMILY, PANEL_TITLE_SIZE));
-        }
+            .y_label_area_size(y_label_area);
         let x_ticks = match self.start_day {
             // ISO dates are wide; keep roughly 115 px per label.
             Some(start) => date_ticks(
