@@ -85,7 +85,8 @@ done
 # One seed set: the null run (the unchanged scenario with seed s), then each change; every
 # check's exit status as a line "kind test tol alpha seed exit" in results/s.tsv.
 one_set() {
-  local s=$1 out=$tmp/run-null-$s log=$tmp/results/$1.tsv
+  local s=$1
+  local out=$tmp/run-null-$1 log=$tmp/results/$1.tsv
   : >"$log"
   "$BIN" run "$SCENARIO" --seed "$s" --quiet --no-charts --threads "$THREADS" --out "$out"
   check() { # kind test tol results baseline

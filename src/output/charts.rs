@@ -606,9 +606,19 @@ where
     if title.trim().is_empty() {
         Ok(root.clone())
     } else {
-        Ok(root
-            .margin(8, 0, 0, 0)
-            .titled(title, (FAMILY, TITLE_SIZE))?)
+        // A title wider than the figure would be clipped at both edges: shrink it to fit
+        // (never below 20 px).
+        let (w, _) = root.dim_in_pixel();
+        let tw = root
+            .estimate_text_size(title, &text_style(TITLE_SIZE, BLACK, centred()))
+            .map_or(text_w(title, TITLE_SIZE), |(tw, _)| f64::from(tw));
+        let room = f64::from(w.saturating_sub(40)).max(1.0);
+        let size = if tw > room {
+            ((f64::from(TITLE_SIZE) * room / tw).floor() as u32).max(20)
+        } else {
+            TITLE_SIZE
+        };
+        Ok(root.margin(8, 0, 0, 0).titled(title, (FAMILY, size))?)
     }
 }
 
