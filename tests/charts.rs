@@ -159,7 +159,10 @@ fn share_charts_draw_every_event_label_in_a_strip_above_a_0_1_axis() {
         // Every label once per panel, none dropped (two share a date).
         for l in LABELS {
             let n = t.iter().filter(|x| x.s == l).count();
-            assert_eq!(n, 2, "{stem}: `{l}` drawn {n} times, expected once per panel");
+            assert_eq!(
+                n, 2,
+                "{stem}: `{l}` drawn {n} times, expected once per panel"
+            );
         }
         // The y axis is [0, 1] exactly: the numeric tick labels run from 0 to 1.
         let ticks: Vec<&Text> = t.iter().filter(|x| x.s.parse::<f64>().is_ok()).collect();
@@ -174,25 +177,49 @@ fn share_charts_draw_every_event_label_in_a_strip_above_a_0_1_axis() {
             .filter(|x| x.s.parse::<f64>() == Ok(1.0))
             .map(|x| x.y)
             .fold(f64::MAX, f64::min);
-        let label_y = |l: &str| -> Vec<f64> { t.iter().filter(|x| x.s == l).map(|x| x.y).collect() };
+        let label_y =
+            |l: &str| -> Vec<f64> { t.iter().filter(|x| x.s == l).map(|x| x.y).collect() };
         for l in LABELS {
             for y in label_y(l) {
-                assert!(y < top_tick, "{stem}: `{l}` at y {y} is not above the plot (top tick {top_tick})");
+                assert!(
+                    y < top_tick,
+                    "{stem}: `{l}` at y {y} is not above the plot (top tick {top_tick})"
+                );
             }
         }
         let (a, b) = (label_y(LABELS[0]), label_y(LABELS[1]));
-        assert!(a[0] != b[0], "{stem}: labels of one date on one row: {a:?} {b:?}");
+        assert!(
+            a[0] != b[0],
+            "{stem}: labels of one date on one row: {a:?} {b:?}"
+        );
         // The label near the end stays inside the image.
         for x in t.iter().filter(|x| x.s == LABELS[2]) {
-            assert!(x.x > 0.0 && x.x < f64::from(w), "{stem}: `{}` starts at x {}", x.s, x.x);
+            assert!(
+                x.x > 0.0 && x.x < f64::from(w),
+                "{stem}: `{}` starts at x {}",
+                x.s,
+                x.x
+            );
         }
         // The legend is one strip above the panels: above every event label.
-        let legend: Vec<&Text> = t.iter().filter(|x| x.s == "alipay" || x.s == "ali").collect();
+        let legend: Vec<&Text> = t
+            .iter()
+            .filter(|x| x.s == "alipay" || x.s == "ali")
+            .collect();
         assert_eq!(legend.len(), 1, "{stem}: one figure legend, got {legend:?}");
-        let first_label = LABELS.iter().flat_map(|l| label_y(l)).fold(f64::MAX, f64::min);
-        assert!(legend[0].y < first_label, "{stem}: legend below an event label");
+        let first_label = LABELS
+            .iter()
+            .flat_map(|l| label_y(l))
+            .fold(f64::MAX, f64::min);
+        assert!(
+            legend[0].y < first_label,
+            "{stem}: legend below an event label"
+        );
         // Two replicates: a band per line, and a band swatch in the legend.
-        assert!(svg.contains("<polygon"), "{stem}: no band drawn with 2 replicates");
+        assert!(
+            svg.contains("<polygon"),
+            "{stem}: no band drawn with 2 replicates"
+        );
     }
 }
 
@@ -209,11 +236,23 @@ fn a_single_replicate_chart_has_no_band_and_no_band_swatch() {
     let rects = svg
         .split("<rect")
         .skip(1)
-        .filter_map(|r| Some((attr(r, "y")?, attr(r, "height")?, r.contains("opacity=\"0.2"))))
+        .filter_map(|r| {
+            Some((
+                attr(r, "y")?,
+                attr(r, "height")?,
+                r.contains("opacity=\"0.2"),
+            ))
+        })
         .filter(|(y, h, _)| (y - legend_y).abs() < 20.0 && *h < 20.0)
         .count();
-    assert_eq!(rects, 0, "a band swatch in the legend of a one-replicate chart");
-    assert!(!svg.contains("95% CI"), "a one-replicate title promises an interval");
+    assert_eq!(
+        rects, 0,
+        "a band swatch in the legend of a one-replicate chart"
+    );
+    assert!(
+        !svg.contains("95% CI"),
+        "a one-replicate title promises an interval"
+    );
 }
 
 #[test]
@@ -222,14 +261,20 @@ fn smoothing_is_stated_in_the_title_and_starts_after_k_steps() {
     let text = format!("{}\n[charts]\nsmooth_steps = 5\n", with_reps(WORLD, 2));
     let out = run(&text, tmp.path());
     let (svg, _) = chart(&out, "wallet_shares");
-    assert!(svg.contains("trailing mean of 5 steps"), "smoothing not stated");
+    assert!(
+        svg.contains("trailing mean of 5 steps"),
+        "smoothing not stated"
+    );
     // Too long a window is bad input, with the key named.
     let bad = format!("{}\n[charts]\nsmooth_steps = 31\n", WORLD);
     let e = match from_text(&bad, "bad.toml", Path::new(".")) {
         Ok(_) => panic!("a 31-step rolling mean of a 30-step run was accepted"),
         Err(e) => e.to_string(),
     };
-    assert!(e.contains("charts.smooth_steps") && e.contains("at most 30"), "{e}");
+    assert!(
+        e.contains("charts.smooth_steps") && e.contains("at most 30"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -276,7 +321,10 @@ fn effect_heatmaps_of_a_two_way_sweep_diverge_around_zero() {
     let t = texts(&svg);
     // The baseline cell is 0 exactly; the colour bar is symmetric around 0.
     assert!(t.iter().any(|x| x.s == "0"), "no zero cell");
-    assert!(svg.contains("#F7F7F7") || svg.contains("#f7f7f7"), "no white middle");
+    assert!(
+        svg.contains("#F7F7F7") || svg.contains("#f7f7f7"),
+        "no white middle"
+    );
     // Two cells with different colours show different numbers: the three non-baseline
     // cells' texts are distinct (their effects differ).
     let cells: Vec<&str> = t

@@ -1149,9 +1149,9 @@ impl TimeFigure<'_> {
             };
             let row = (0..)
                 .find(|&r| {
-                    taken
-                        .get(r)
-                        .is_none_or(|t: &Vec<(i32, i32)>| t.iter().all(|&(c, d)| b + 16 < c || a > d + 16))
+                    taken.get(r).is_none_or(|t: &Vec<(i32, i32)>| {
+                        t.iter().all(|&(c, d)| b + 16 < c || a > d + 16)
+                    })
                 })
                 .unwrap_or(0);
             if taken.len() <= row {

@@ -185,7 +185,12 @@ pub fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], rows: &[EffectRow
 /// of columns and headline metric, the first window's effect per cell on a diverging scale
 /// (a baseline cell is 0 by definition). Points that differ only in other columns are
 /// averaged, and the title says over which.
-fn draw_heatmaps(dir: &Path, plan: &PlanRecord, rows: &[EffectRow], metrics: &[&String]) -> Result<()> {
+fn draw_heatmaps(
+    dir: &Path,
+    plan: &PlanRecord,
+    rows: &[EffectRow],
+    metrics: &[&String],
+) -> Result<()> {
     let cmp = &plan.comparison;
     let cols = &plan.sweep_columns;
     let Some(w) = cmp.windows.first() else {

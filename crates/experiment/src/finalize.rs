@@ -489,7 +489,13 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
                     series: names
                         .iter()
                         .map(|n| {
-                            let mut s = band(&mine, &format!("{prefix}{n}"), warm, steps, plan.smooth_steps);
+                            let mut s = band(
+                                &mine,
+                                &format!("{prefix}{n}"),
+                                warm,
+                                steps,
+                                plan.smooth_steps,
+                            );
                             s.label = n.clone();
                             s
                         })

@@ -33,7 +33,10 @@ pub struct EventRecord {
 /// Chart markers: every event the file labels (a label stands for its wave of changes, so
 /// unlabelled events on the same step add none), and the first event's own label for a step
 /// where no event has one; one marker per distinct (step, label).
-fn event_records(events: &[crate::scenario::model::EventSpec], explicit: &[&str]) -> Vec<EventRecord> {
+fn event_records(
+    events: &[gardengate_core::scenario::model::EventSpec],
+    explicit: &[&str],
+) -> Vec<EventRecord> {
     let mut v: Vec<EventRecord> = Vec::new();
     for e in events {
         let same_step = |l: &&EventRecord| l.step == e.effective;
@@ -802,7 +805,7 @@ pub fn apply_merge_patch(base: &mut serde_json::Value, patch: &serde_json::Value
 #[cfg(test)]
 mod tests {
     use super::event_records;
-    use crate::scenario::model::{Action, EventSpec};
+    use gardengate_core::scenario::model::{Action, EventSpec};
 
     fn ev(step: u32, label: &str) -> EventSpec {
         EventSpec {
@@ -828,7 +831,11 @@ mod tests {
         let got: Vec<(u32, &str)> = r.iter().map(|e| (e.step, e.label.as_str())).collect();
         assert_eq!(
             got,
-            [(3, "wave one"), (3, "Taobao moved here"), (7, "accept jd alipay")]
+            [
+                (3, "wave one"),
+                (3, "Taobao moved here"),
+                (7, "accept jd alipay")
+            ]
         );
     }
 }
