@@ -148,8 +148,8 @@ fn share_charts_draw_every_event_label_in_a_strip_above_a_0_1_axis() {
     let out = run(&text, tmp.path());
     for stem in ["wallet_shares", "gmv_share_by_ecosystem"] {
         let (svg, (w, h)) = chart(&out, stem);
-        // Two panels side by side at 1200 px: legible at a paper's text width.
-        assert_eq!((w, h), (1200, 800), "{stem}");
+        // Two panels side by side, 1400 px: legible at a paper's text width.
+        assert_eq!((w, h), (1400, 800), "{stem}");
         let t = texts(&svg);
         let panels = t
             .iter()
