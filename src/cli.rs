@@ -185,6 +185,10 @@ pub struct RunArgs {
     /// Also write steps.csv (as `[output] csv = true`).
     #[arg(long)]
     pub csv: bool,
+    /// Draw the time charts as a trailing rolling mean of K steps (as `[charts] smooth_steps
+    /// = K`; 0 or 1: raw steps).
+    #[arg(long, value_name = "K")]
+    pub smooth: Option<u32>,
 }
 
 /// Entry point; returns the process exit code.
@@ -295,6 +299,15 @@ fn run(a: RunArgs) -> Result<i32, Failure> {
     }
     let mut plan = load_plan(&a.scenario, a.seed, a.replicates)?;
     plan.comparison.csv |= a.csv;
+    if let Some(k) = a.smooth {
+        let steps = plan.points.first().map_or(0, |p| p.scenario.steps);
+        if k > steps {
+            return Err(bad_input(format!(
+                "--smooth {k}: a rolling mean of {k} steps is longer than the run ({steps} steps)\n  help: use at most {steps} (0 or 1 draws the raw steps)"
+            )));
+        }
+        plan.source.charts.smooth_steps = k;
+    }
     for p in &plan.points {
         crate::bench::check_fits(&p.scenario)?;
     }

@@ -184,6 +184,34 @@ pub fn heatmap(
         y_ticks,
         z,
         z_label,
+        diverging: false,
+    };
+    write_both(stem, &fig).with_context(|| format!("writing heatmap {}", stem.display()))
+}
+
+/// [`heatmap`] of effects (signed differences): a diverging scale centred at 0 and running
+/// to ±max |z| (red below 0, blue above, white at 0), so the sign reads at a glance and
+/// equal magnitudes get equal strength.
+#[allow(clippy::too_many_arguments)] // The same shape as `heatmap`.
+pub fn effect_heatmap(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    x_ticks: &[String],
+    y_label: &str,
+    y_ticks: &[String],
+    z: &[Vec<f64>],
+    z_label: &str,
+) -> Result<()> {
+    let fig = HeatFigure {
+        title,
+        x_label,
+        x_ticks,
+        y_label,
+        y_ticks,
+        z,
+        z_label,
+        diverging: true,
     };
     write_both(stem, &fig).with_context(|| format!("writing heatmap {}", stem.display()))
 }
@@ -579,9 +607,19 @@ where
     if title.trim().is_empty() {
         Ok(root.clone())
     } else {
-        Ok(root
-            .margin(8, 0, 0, 0)
-            .titled(title, (FAMILY, TITLE_SIZE))?)
+        // A title wider than the figure would be clipped at both edges: shrink it to fit
+        // (never below 20 px).
+        let (w, _) = root.dim_in_pixel();
+        let tw = root
+            .estimate_text_size(title, &text_style(TITLE_SIZE, BLACK, centred()))
+            .map_or(text_w(title, TITLE_SIZE), |(tw, _)| f64::from(tw));
+        let room = f64::from(w.saturating_sub(40)).max(1.0);
+        let size = if tw > room {
+            ((f64::from(TITLE_SIZE) * room / tw).floor() as u32).max(20)
+        } else {
+            TITLE_SIZE
+        };
+        Ok(root.margin(8, 0, 0, 0).titled(title, (FAMILY, size))?)
     }
 }
 
@@ -665,6 +703,11 @@ pub(crate) fn fmt_tick(v: f64, lo: f64, hi: f64) -> String {
 /// Compact value for heatmap cells: three significant digits is what a
 /// reader can take in at a glance.
 fn fmt_value(v: f64) -> String {
+    fmt_value_digits(v, 0)
+}
+
+/// [`fmt_value`] with `extra` more decimals (or mantissa digits in scientific notation).
+fn fmt_value_digits(v: f64, extra: usize) -> String {
     if !v.is_finite() {
         return "n/a".to_string();
     }
@@ -672,15 +715,15 @@ fn fmt_value(v: f64) -> String {
     let s = if a == 0.0 {
         "0".to_string()
     } else if !(1e-3..1e5).contains(&a) {
-        format!("{v:.2e}")
+        format!("{v:.*e}", 2 + extra)
     } else if a >= 100.0 {
-        format!("{v:.0}")
+        format!("{v:.*}", extra)
     } else if a >= 10.0 {
-        format!("{v:.1}")
+        format!("{v:.*}", 1 + extra)
     } else if a >= 1.0 {
-        format!("{v:.2}")
+        format!("{v:.*}", 2 + extra)
     } else {
-        format!("{v:.3}")
+        format!("{v:.*}", 3 + extra)
     };
     strip_negative_zero(s)
 }
@@ -1059,9 +1102,14 @@ impl TimeFigure<'_> {
             .filter(|e| e.step.is_finite() && e.step >= x0 && e.step <= x1)
             .collect();
 
-        let (g0, g1) = padded_range(y_bounds, 0.05, 0.05);
+        // A fixed range (shares: [0, 1]) is the axis exactly, widened only if data leave it;
+        // otherwise the data's range with 5 % room either side.
+        let (y0, y1) = match (self.y_range, y_bounds) {
+            (Some(_), Some((a, b))) if b > a => (a, b),
+            _ => padded_range(y_bounds, 0.05, 0.05),
+        };
         let widest_y_tick = y_bounds
-            .map(|(a, b)| fmt_tick(a, g0, g1).len().max(fmt_tick(b, g0, g1).len()))
+            .map(|_| fmt_tick(y0, y0, y1).len().max(fmt_tick(y1, y0, y1).len()))
             .unwrap_or(3)
             .max(3);
         let y_label_area = (f64::from(TICK_SIZE) * CHAR_W * (widest_y_tick as f64 + 1.0)
@@ -1069,111 +1117,77 @@ impl TimeFigure<'_> {
             + 8.0) as u32;
         let x_label_area = 58u32;
         let margin = 14u32;
-        let caption_h = if panel.title.trim().is_empty() {
-            0
+        // Room on the right for half of the last tick label (an ISO date is centred on its
+        // tick), so nothing is clipped at the image edge.
+        let margin_right = if self.start_day.is_some() {
+            (text_w("2000-00-00", TICK_SIZE) / 2.0) as u32 + 8
         } else {
-            PANEL_TITLE_SIZE + 14
+            margin + 16
         };
-        let (cw, ch) = cell.dim_in_pixel();
-        let plot_w = f64::from(cw.saturating_sub(y_label_area + 2 * margin)).max(1.0);
-        let plot_h = f64::from(ch.saturating_sub(x_label_area + caption_h + 2 * margin)).max(1.0);
+        let (cw, _) = cell.dim_in_pixel();
+        let plot_left = f64::from(margin + y_label_area);
+        let plot_w = f64::from(cw.saturating_sub(y_label_area + margin + margin_right)).max(1.0);
 
-        // Event labels sit in stacked rows near the top: each takes the first row where it
-        // overlaps no earlier label (labels sharing a date stack; none is dropped). Room is
-        // reserved so they do not cover data.
-        let mut rows_of: Vec<usize> = Vec::with_capacity(events.len());
-        let mut taken: Vec<Vec<(f64, f64)>> = Vec::new();
+        // Event labels live in a strip above the plot area, never over the data or under
+        // the legend. Each takes the first row where it clears every label already placed,
+        // so labels that share or crowd a date stack; none is dropped.
+        let font = text_style(EVENT_SIZE, BLACK, Pos::new(HPos::Left, VPos::Top));
+        let mut placed: Vec<(usize, i32, i32)> = Vec::with_capacity(events.len()); // row, x0, x1
+        let mut taken: Vec<Vec<(i32, i32)>> = Vec::new();
         for e in &events {
-            let px = (e.step - x0) / (x1 - x0) * plot_w;
-            let w = text_w(&e.label, EVENT_SIZE) + 10.0;
-            let span = if (e.step - x0) / (x1 - x0) > 0.75 {
-                (px - w, px)
+            let px = (plot_left + (e.step - x0) / (x1 - x0) * plot_w) as i32;
+            let w = cell
+                .estimate_text_size(&e.label, &font)
+                .map_or(text_w(&e.label, EVENT_SIZE), |(w, _)| f64::from(w) * 1.05)
+                as i32;
+            let right_edge = cw as i32 - 4;
+            let (a, b) = if px + 5 + w <= right_edge {
+                (px + 5, px + 5 + w)
             } else {
-                (px, px + w)
+                let a = (px - 5 - w).max(4);
+                (a, a + w)
             };
             let row = (0..)
                 .find(|&r| {
-                    taken.get(r).is_none_or(|t: &Vec<(f64, f64)>| {
-                        t.iter().all(|&(a, b)| span.1 < a || span.0 > b)
+                    taken.get(r).is_none_or(|t: &Vec<(i32, i32)>| {
+                        t.iter().all(|&(c, d)| b + 16 < c || a > d + 16)
                     })
                 })
                 .unwrap_or(0);
             if taken.len() <= row {
                 taken.resize(row + 1, Vec::new());
             }
-            taken[row].push(span);
-            rows_of.push(row);
+            taken[row].push((a, b));
+            placed.push((row, a, b));
         }
-        let label_rows = taken.len();
-        let event_frac = if label_rows > 0 {
-            ((label_rows as f64) * 20.0 + 10.0) / plot_h
+        let row_h = EVENT_SIZE as i32 + 7;
+        let strip_h = if taken.is_empty() {
+            0
         } else {
-            0.0
+            (taken.len() as i32 * row_h + 8) as u32
         };
 
-        let labels: Vec<&str> = series
-            .iter()
-            .filter(|(s, _, segs)| !s.label.is_empty() && !segs.is_empty())
-            .map(|(s, _, _)| s.label.as_str())
-            .collect();
-        let (box_w, box_h) = legend_box(&labels, plot_w, plot_h);
-
-        // Try a little extra headroom before accepting a legend that hides
-        // data; overlap is worse than a slightly compressed y axis.
-        let mut choice = None;
-        for extra in [0.0, 0.12, 0.25] {
-            let (y0, y1) = padded_range(y_bounds, 0.05, 0.05 + event_frac + extra);
-            let norm = |x: f64, y: f64| ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
-            let mut occupied: Vec<(f64, f64)> = Vec::new();
-            for (_, _, segs) in &series {
-                for seg in segs {
-                    // Long series are dense already; thinning keeps the
-                    // occupancy test cheap without changing its answer.
-                    let stride = (seg.len() / 1000).max(1);
-                    for w in seg.windows(2).step_by(stride) {
-                        for k in 0..8 {
-                            let t = f64::from(k) / 8.0;
-                            let lerp = |i: usize| w[0][i] + t * (w[1][i] - w[0][i]);
-                            for i in 1..4 {
-                                occupied.push(norm(lerp(0), lerp(i)));
-                            }
-                        }
-                    }
-                    if let Some(p) = seg.last() {
-                        for i in 1..4 {
-                            occupied.push(norm(p[0], p[i]));
-                        }
-                    }
-                }
-            }
-            for (k, e) in events.iter().enumerate() {
-                let row = rows_of[k] as f64;
-                let (ex, _) = norm(e.step, y0);
-                let ey = 1.0 - (row * 20.0 + 12.0) / plot_h;
-                let len = text_w(&e.label, EVENT_SIZE) / plot_w;
-                for j in 0..=10 {
-                    let dx = len * f64::from(j) / 10.0;
-                    let x = if ex > 0.75 { ex - dx } else { ex + dx };
-                    occupied.push((x, ey));
-                }
-            }
-            let (pos, hits) = pick_corner(&occupied, box_w, box_h);
-            let done = hits == 0 || extra >= 0.25 || labels.is_empty();
-            choice = Some((pos, y0, y1));
-            if done {
-                break;
-            }
-        }
-        let (legend_pos, y0, y1) = choice.unwrap_or((SeriesLabelPosition::UpperRight, 0.0, 1.0));
-
-        let mut builder = ChartBuilder::on(cell);
+        // The panel title, then the label strip as extra top margin (a top label area would
+        // repeat the x axis there).
+        let body = if panel.title.trim().is_empty() {
+            cell.clone()
+        } else {
+            let (title_area, body) = cell.split_vertically(PANEL_TITLE_SIZE + 14);
+            let (tw, th) = title_area.dim_in_pixel();
+            title_area.draw(&Text::new(
+                panel.title.clone(),
+                (tw as i32 / 2, th as i32 / 2 + 4),
+                text_style(PANEL_TITLE_SIZE, BLACK, centred()),
+            ))?;
+            body
+        };
+        let mut builder = ChartBuilder::on(&body);
         builder
             .margin(margin)
+            .margin_top(margin + strip_h)
+            .margin_right(margin_right)
             .x_label_area_size(x_label_area)
             .y_label_area_size(y_label_area);
-        if caption_h > 0 {
-            builder.caption(&panel.title, (FAMILY, PANEL_TITLE_SIZE));
-        }
         let x_ticks = match self.start_day {
             // ISO dates are wide; keep roughly 115 px per label.
             Some(start) => date_ticks(
@@ -1186,6 +1200,7 @@ impl TimeFigure<'_> {
             None => nice_ticks(x0, x1, ((plot_w / 80.0) as usize).clamp(2, 12)),
         };
         let mut chart = builder.build_cartesian_2d(TickedAxis::new(x0, x1, x_ticks), y0..y1)?;
+        let plot_h = f64::from(chart.plotting_area().dim_in_pixel().1).max(1.0);
 
         let x_fmt = |v: &f64| self.x_tick(*v, x0, x1);
         let y_fmt = |v: &f64| fmt_tick(*v, y0, y1);
@@ -1230,35 +1245,19 @@ impl TimeFigure<'_> {
                 }
             }
         }
-
-        let mut any_label = false;
-        for (s, colour, segs) in &series {
-            let colour = *colour;
-            let mut labelled = s.label.is_empty();
+        for (_, colour, segs) in &series {
             for seg in segs {
-                let anno = if seg.len() == 1 {
+                if seg.len() == 1 {
                     chart.draw_series(std::iter::once(Circle::new(
                         (seg[0][0], seg[0][1]),
                         4,
                         colour.filled(),
-                    )))?
+                    )))?;
                 } else {
                     chart.draw_series(LineSeries::new(
                         seg.iter().map(|p| (p[0], p[1])),
                         colour.stroke_width(2),
-                    ))?
-                };
-                if !labelled {
-                    labelled = true;
-                    any_label = true;
-                    // A band swatch only for a series that has a band (one replicate: none).
-                    let band = segs.iter().flatten().any(|p| p[3] > p[2]);
-                    let swatch = if band { colour.mix(0.2) } else { TRANSPARENT };
-                    anno.label(s.label.clone()).legend(move |(x, y)| {
-                        EmptyElement::at((x, y))
-                            + Rectangle::new([(0, -7), (22, 7)], swatch.filled())
-                            + PathElement::new(vec![(0, 0), (22, 0)], colour.stroke_width(2))
-                    });
+                    ))?;
                 }
             }
         }
@@ -1272,40 +1271,129 @@ impl TimeFigure<'_> {
                 grey.stroke_width(1),
             ))?;
         }
-        // Labels after all lines, on a light backing, so a neighbouring
-        // event's line never cuts through a label.
+        // In the strip: a leader from the plot's top edge up to each label's row, then the
+        // labels on a white backing (drawn last, so a leader never cuts through a label).
+        let (bx, by) = cell.get_base_pixel();
+        let top = chart.plotting_area().get_pixel_range().1.start - by;
+        let strip_top = top - strip_h as i32;
+        let row_y = |row: usize| strip_top + 4 + row as i32 * row_h;
         for (k, e) in events.iter().enumerate() {
-            if !e.label.is_empty() {
-                let right_side = (e.step - x0) / (x1 - x0) > 0.75;
-                let (dx, h) = if right_side {
-                    (-5, HPos::Right)
-                } else {
-                    (5, HPos::Left)
-                };
-                let dy = 4 + 20 * rows_of[k] as i32;
-                let w = text_w(&e.label, EVENT_SIZE) as i32 + 4;
-                let (bx0, bx1) = if right_side {
-                    (dx - w, dx + 2)
-                } else {
-                    (dx - 2, dx + w)
-                };
-                chart.plotting_area().draw(
-                    &(EmptyElement::at((e.step, y1))
-                        + Rectangle::new([(bx0, dy - 1), (bx1, dy + 18)], WHITE.filled())
-                        + Text::new(
-                            e.label.clone(),
-                            (dx, dy),
-                            text_style(EVENT_SIZE, grey, Pos::new(h, VPos::Top)),
-                        )),
-                )?;
-            }
+            let (row, _, _) = placed[k];
+            let px = chart.backend_coord(&(e.step, y1)).0 - bx;
+            cell.draw(&PathElement::new(
+                vec![(px, top), (px, row_y(row) + row_h / 2)],
+                grey.mix(0.6).stroke_width(1),
+            ))?;
         }
-
-        if any_label {
-            draw_legend(&mut chart, legend_pos)?;
+        for (k, e) in events.iter().enumerate() {
+            let (row, a, b) = placed[k];
+            let y = row_y(row);
+            cell.draw(&Rectangle::new(
+                [(a - 2, y), (b + 2, y + row_h - 2)],
+                WHITE.filled(),
+            ))?;
+            cell.draw(&Text::new(
+                e.label.clone(),
+                (a, y + 2),
+                text_style(EVENT_SIZE, grey, Pos::new(HPos::Left, VPos::Top)),
+            ))?;
         }
         Ok(())
     }
+
+    /// Legend entries of the whole figure (a label's colour is the same in every panel):
+    /// label, colour, and whether any panel draws a band for it (one replicate: no swatch).
+    fn legend_entries(&self) -> Vec<(String, RGBColor, bool)> {
+        let mut out: Vec<(String, RGBColor, bool)> = Vec::new();
+        for s in self.panels.iter().flat_map(|p| p.series.iter()) {
+            if s.label.is_empty() {
+                continue;
+            }
+            let segs = clean_segments(s);
+            if segs.is_empty() {
+                continue;
+            }
+            let band = segs.iter().flatten().any(|p| p[3] > p[2]);
+            match out.iter_mut().find(|(l, _, _)| *l == s.label) {
+                Some(e) => e.2 |= band,
+                None => out.push((s.label.clone(), self.colour(&s.label), band)),
+            }
+        }
+        out
+    }
+}
+
+/// Width of one legend entry's swatch (band and line) in pixels.
+const SWATCH_W: i32 = 28;
+/// Height of one row of a figure legend.
+const LEGEND_ROW_H: i32 = 28;
+
+/// Lays out legend entries left to right in rows no wider than `width` (each row centred);
+/// returns per row its entries as (index, x offset) and the row's total width.
+fn legend_rows(widths: &[i32], width: i32) -> Vec<(Vec<(usize, i32)>, i32)> {
+    let gap = 28;
+    let mut rows: Vec<(Vec<(usize, i32)>, i32)> = Vec::new();
+    for (i, &w) in widths.iter().enumerate() {
+        let entry = SWATCH_W + 8 + w;
+        match rows.last_mut() {
+            Some((r, used)) if !r.is_empty() && *used + gap + entry <= width => {
+                r.push((i, *used + gap));
+                *used += gap + entry;
+            }
+            _ => rows.push((vec![(i, 0)], entry)),
+        }
+    }
+    rows
+}
+
+/// Draws a figure-wide legend in a strip at the top of `area` and returns the area below it
+/// (all of `area` when there is nothing to show).
+fn legend_strip<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor, bool)],
+) -> Result<DrawingArea<DB, Shift>>
+where
+    DB::ErrorType: 'static,
+{
+    if entries.is_empty() {
+        return Ok(area.clone());
+    }
+    let font = text_style(LEGEND_SIZE, BLACK, Pos::new(HPos::Left, VPos::Top));
+    let widths: Vec<i32> = entries
+        .iter()
+        .map(|(l, _, _)| {
+            area.estimate_text_size(l, &font)
+                .map_or(text_w(l, LEGEND_SIZE) as i32, |(w, _)| w as i32)
+        })
+        .collect();
+    let (w, _) = area.dim_in_pixel();
+    let rows = legend_rows(&widths, w as i32 - 40);
+    let h = rows.len() as i32 * LEGEND_ROW_H + 8;
+    let (strip, rest) = area.split_vertically(h);
+    for (r, (row, used)) in rows.iter().enumerate() {
+        let left = (w as i32 - used) / 2;
+        let cy = 4 + r as i32 * LEGEND_ROW_H + LEGEND_ROW_H / 2;
+        for &(i, off) in row {
+            let (label, colour, band) = &entries[i];
+            let x = left + off;
+            if *band {
+                strip.draw(&Rectangle::new(
+                    [(x, cy - 7), (x + SWATCH_W, cy + 7)],
+                    colour.mix(0.2).filled(),
+                ))?;
+            }
+            strip.draw(&PathElement::new(
+                vec![(x, cy), (x + SWATCH_W, cy)],
+                colour.stroke_width(2),
+            ))?;
+            strip.draw(&Text::new(
+                label.clone(),
+                (x + SWATCH_W + 8, cy),
+                text_style(LEGEND_SIZE, BLACK, Pos::new(HPos::Left, VPos::Center)),
+            ))?;
+        }
+    }
+    Ok(rest)
 }
 
 impl Figure for TimeFigure<'_> {
@@ -1332,6 +1420,7 @@ impl Figure for TimeFigure<'_> {
         if self.panels.is_empty() {
             return draw_no_data(&area);
         }
+        let area = legend_strip(&area, &self.legend_entries())?;
         let (rows, cols) = grid_shape(self.panels.len());
         let cells = area.split_evenly((rows, cols));
         for (panel, cell) in self.panels.iter().zip(cells.iter()) {
@@ -1552,6 +1641,65 @@ struct HeatFigure<'a> {
     y_ticks: &'a [String],
     z: &'a [Vec<f64>],
     z_label: &'a str,
+    /// A diverging scale centred at 0 (effects) instead of viridis over the data's range.
+    diverging: bool,
+}
+
+/// ColorBrewer's RdBu (11 classes), from most negative (dark red) through white to most
+/// positive (dark blue); colour-blind safe and readable in greyscale by lightness.
+const RDBU: [(u8, u8, u8); 11] = [
+    (0x67, 0x00, 0x1F),
+    (0xB2, 0x18, 0x2B),
+    (0xD6, 0x60, 0x4D),
+    (0xF4, 0xA5, 0x82),
+    (0xFD, 0xDB, 0xC7),
+    (0xF7, 0xF7, 0xF7),
+    (0xD1, 0xE5, 0xF0),
+    (0x92, 0xC5, 0xDE),
+    (0x43, 0x93, 0xC3),
+    (0x21, 0x66, 0xAC),
+    (0x05, 0x30, 0x61),
+];
+
+/// Linear interpolation between anchor colours at t in [0, 1] (NaN: the middle).
+fn interpolate(anchors: &[(u8, u8, u8)], t: f64) -> RGBColor {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    let pos = t * (anchors.len() - 1) as f64;
+    let i = (pos.floor() as usize).min(anchors.len() - 2);
+    let f = pos - i as f64;
+    let (a, b) = (anchors[i], anchors[i + 1]);
+    let mix = |u: u8, v: u8| (f64::from(u) + f * (f64::from(v) - f64::from(u))).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Cell texts with enough digits that two cells whose colours a reader can tell apart (a
+/// channel differs by 4 or more of 255) never show the same number: [`fmt_value`] first,
+/// then up to six more decimals until that holds.
+fn cell_texts(values: &[f64], colours: &[RGBColor]) -> Vec<String> {
+    let apart = |a: RGBColor, b: RGBColor| {
+        let d = |u: u8, v: u8| u.abs_diff(v) >= 4;
+        d(a.0, b.0) || d(a.1, b.1) || d(a.2, b.2)
+    };
+    let mut texts: Vec<String> = values.iter().map(|v| fmt_value(*v)).collect();
+    for extra in 1..=6 {
+        let clash = (0..values.len()).any(|i| {
+            (i + 1..values.len()).any(|j| {
+                texts[i] == texts[j]
+                    && values[i].is_finite()
+                    && values[j].is_finite()
+                    && apart(colours[i], colours[j])
+            })
+        });
+        if !clash {
+            break;
+        }
+        texts = values.iter().map(|v| fmt_value_digits(*v, extra)).collect();
+    }
+    texts
 }
 
 /// Viridis anchor colours (matplotlib), interpolated linearly; perceptually
@@ -1570,17 +1718,7 @@ const VIRIDIS: [(u8, u8, u8); 9] = [
 ];
 
 fn viridis(t: f64) -> RGBColor {
-    let t = if t.is_finite() {
-        t.clamp(0.0, 1.0)
-    } else {
-        0.5
-    };
-    let pos = t * (VIRIDIS.len() - 1) as f64;
-    let i = (pos.floor() as usize).min(VIRIDIS.len() - 2);
-    let f = pos - i as f64;
-    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
-    let mix = |u: u8, v: u8| (f64::from(u) + f * (f64::from(v) - f64::from(u))).round() as u8;
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    interpolate(&VIRIDIS, t)
 }
 
 /// Dark cells get white text, light cells black, so values stay readable
@@ -1643,7 +1781,22 @@ impl Figure for HeatFigure<'_> {
             other => padded_range(other, 0.0, 0.0),
         };
         let constant = !matches!(z_bounds, Some((a, b)) if b > a);
+        // Diverging: the scale runs from −m to m, m = max |z|, so 0 is its white middle.
+        let m = z_bounds.map_or(0.0, |(a, b)| a.abs().max(b.abs()));
+        let (z0, z1) = if self.diverging && m > 0.0 {
+            (-m, m)
+        } else {
+            (z0, z1)
+        };
+        let constant = constant && !(self.diverging && m > 0.0);
         let to_t = |v: f64| if constant { 0.5 } else { (v - z0) / (z1 - z0) };
+        let paint = |t: f64| {
+            if self.diverging {
+                interpolate(&RDBU, t)
+            } else {
+                viridis(t)
+            }
+        };
 
         let (aw, _) = area.dim_in_pixel();
         let (bz0, bz1) = if constant {
@@ -1709,7 +1862,7 @@ impl Figure for HeatFigure<'_> {
             for x in 0..nx {
                 let v = self.cell(x, y);
                 let fill = if v.is_finite() {
-                    viridis(to_t(v))
+                    paint(to_t(v))
                 } else {
                     na_fill
                 };
@@ -1722,10 +1875,16 @@ impl Figure for HeatFigure<'_> {
         }
         chart.draw_series(rects)?;
 
+        let values: Vec<f64> = (0..ny)
+            .flat_map(|y| (0..nx).map(move |x| (x, y)))
+            .map(|(x, y)| self.cell(x, y))
+            .collect();
+        let fills: Vec<RGBColor> = values.iter().map(|v| paint(to_t(*v))).collect();
+        let texts = cell_texts(&values, &fills);
         for y in 0..ny {
             for x in 0..nx {
                 let v = self.cell(x, y);
-                let text = fmt_value(v);
+                let text = texts[y * nx + x].clone();
                 let chars = text.chars().count().max(1) as f64;
                 let size = (cell_h * 0.42)
                     .min(cell_w * 0.85 / (chars * CHAR_W))
@@ -1736,7 +1895,7 @@ impl Figure for HeatFigure<'_> {
                     continue;
                 }
                 let colour = if v.is_finite() {
-                    text_colour_on(viridis(to_t(v)))
+                    text_colour_on(paint(to_t(v)))
                 } else {
                     RGBColor(90, 90, 90)
                 };
@@ -1773,9 +1932,9 @@ impl Figure for HeatFigure<'_> {
         bar.draw_series((0..STEPS).map(|i| {
             let a = bz0 + i as f64 * step;
             let colour = if constant {
-                viridis(0.5)
+                paint(0.5)
             } else {
-                viridis((a + 0.5 * step - z0) / (z1 - z0))
+                paint((a + 0.5 * step - z0) / (z1 - z0))
             };
             Rectangle::new([(0.0, a), (1.0, a + step * 1.02)], colour.filled())
         }))?;

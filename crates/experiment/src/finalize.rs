@@ -335,9 +335,37 @@ fn write_manifest(out: &Path, plan: &PlanRecord, threads: usize) -> Result<()> {
     )
 }
 
+/// Trailing rolling mean of `k` steps: the value at step t is the mean of steps t−k+1 ..= t.
+/// Trailing rather than centred, so that a smoothed line never moves before the event that
+/// moves it. Steps whose window would reach before `from` (the warm-up) are NaN (drawn as a
+/// gap), so every plotted value averages exactly k steps. k ≤ 1 returns the path unchanged.
+/// Each window is summed afresh in step order (no running sum), so values do not drift.
+pub(super) fn trailing_mean(v: &[f64], from: usize, k: u32) -> Vec<f64> {
+    let k = k as usize;
+    if k <= 1 {
+        return v.to_vec();
+    }
+    (0..v.len())
+        .map(|t| {
+            if t + 1 < from + k {
+                f64::NAN
+            } else {
+                v[t + 1 - k..=t].iter().sum::<f64>() / k as f64
+            }
+        })
+        .collect()
+}
+
 /// Mean and CI band over replicates, per step from `from` (the warm-up) on, of one metric at
 /// one point.
-fn band(runs: &[&RunValues], metric: &str, from: usize, steps: usize) -> Series {
+///
+/// With `smooth` k > 1 each run's path is first replaced by its trailing mean of k steps
+/// ([`trailing_mean`]), so the band is the interval of the smoothed mean.
+fn band(runs: &[&RunValues], metric: &str, from: usize, steps: usize, smooth: u32) -> Series {
+    let paths: Vec<Option<Vec<f64>>> = runs
+        .iter()
+        .map(|r| r.get(metric).map(|v| trailing_mean(v, from, smooth)))
+        .collect();
     let mut s = Series {
         label: String::new(),
         x: (from..steps).map(|t| t as f64).collect(),
@@ -349,8 +377,9 @@ fn band(runs: &[&RunValues], metric: &str, from: usize, steps: usize) -> Series 
     for t in from..steps {
         vals.clear();
         vals.extend(
-            runs.iter()
-                .filter_map(|r| r.get(metric).and_then(|v| v.get(t)))
+            paths
+                .iter()
+                .filter_map(|v| v.as_ref().and_then(|v| v.get(t)))
                 .copied()
                 .filter(|x| x.is_finite()),
         );
@@ -362,6 +391,15 @@ fn band(runs: &[&RunValues], metric: &str, from: usize, steps: usize) -> Series 
         s.hi.push(m + h);
     }
     s
+}
+
+/// How a time chart's lines are smoothed, for its title ("" when they are not).
+pub(super) fn smoothing_note(plan: &PlanRecord) -> String {
+    if plan.smooth_steps > 1 {
+        format!(", trailing mean of {} steps", plan.smooth_steps)
+    } else {
+        String::new()
+    }
 }
 
 /// The calendar axis of a plan's time charts.
@@ -419,11 +457,23 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
             .collect(),
     };
     let shown = &groups[..groups.len().min(12)];
-    let suffix = if groups.len() > shown.len() {
+    let mut suffix = if groups.len() > shown.len() {
         format!(" (first {} of {} panels)", shown.len(), groups.len())
     } else {
         String::new()
     };
+    // Panels by one column pool the runs over the others: say so.
+    if let Some(c) = plan.panel_by.as_ref() {
+        let others: Vec<&str> = plan
+            .sweep_columns
+            .iter()
+            .filter(|x| *x != c)
+            .map(String::as_str)
+            .collect();
+        if !others.is_empty() {
+            suffix.push_str(&format!("; runs pooled over {}", others.join(", ")));
+        }
+    }
     let panels_for = |prefix: &str, names: &[String]| -> Vec<Panel> {
         shown
             .iter()
@@ -439,7 +489,13 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
                     series: names
                         .iter()
                         .map(|n| {
-                            let mut s = band(&mine, &format!("{prefix}{n}"), warm, steps);
+                            let mut s = band(
+                                &mine,
+                                &format!("{prefix}{n}"),
+                                warm,
+                                steps,
+                                plan.smooth_steps,
+                            );
                             s.label = n.clone();
                             s
                         })
@@ -448,11 +504,15 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
             })
             .collect()
     };
-    let reps = if plan.replicates > 1 {
-        format!(", mean and 95% CI over {} replicates", plan.replicates)
-    } else {
-        String::new()
-    };
+    let reps = format!(
+        "{}{}",
+        smoothing_note(plan),
+        if plan.replicates > 1 {
+            format!(", mean and 95% CI over {} replicates", plan.replicates)
+        } else {
+            String::new()
+        }
+    );
     charts::time_panels_in(
         &dir.join("wallet_shares"),
         &format!("Wallet shares of payment value{reps}{suffix}"),
@@ -561,11 +621,22 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
                     })
                     .collect();
                 let (ca, cb) = (&plan.sweep_columns[a], &plan.sweep_columns[b]);
+                let others: Vec<&str> = plan
+                    .sweep_columns
+                    .iter()
+                    .filter(|c| *c != ca && *c != cb)
+                    .map(String::as_str)
+                    .collect();
                 charts::heatmap(
                     &dir.join(format!("heatmap__{ca}__{cb}__{metric}")),
                     &format!(
-                        "{metric}: mean of the last {} steps",
-                        plan.summary_last_steps
+                        "{metric}: mean of the last {} steps{}",
+                        plan.summary_last_steps,
+                        if others.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; each cell averages over {}", others.join(", "))
+                        }
                     ),
                     ca,
                     &xs,
@@ -578,4 +649,24 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trailing_mean;
+
+    #[test]
+    fn trailing_mean_averages_exactly_k_steps_after_the_warm_up() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let s = trailing_mean(&v, 1, 3);
+        // Steps 1..=2 would reach into the warm-up (step 0) or lack k values: blank.
+        assert!(s[..3].iter().all(|x| x.is_nan()), "{s:?}");
+        assert_eq!(&s[3..], &[3.0, 4.0, 5.0]);
+        assert_eq!(trailing_mean(&v, 0, 1), v.to_vec());
+        assert_eq!(trailing_mean(&v, 0, 0), v.to_vec());
+        // A level shift at step 4 moves the smoothed line only from step 4 on (trailing).
+        let jump = [0.0, 0.0, 0.0, 0.0, 3.0, 3.0, 3.0];
+        let s = trailing_mean(&jump, 0, 3);
+        assert_eq!(&s[2..], &[0.0, 0.0, 1.0, 2.0, 3.0]);
+    }
 }

@@ -30,6 +30,39 @@ pub struct EventRecord {
     pub label: String,
 }
 
+/// Chart markers: every event the file labels (a label stands for its wave of changes, so
+/// unlabelled events on the same step add none), and the first event's own label for a step
+/// where no event has one; one marker per distinct (step, label).
+fn event_records(
+    events: &[gardengate_core::scenario::model::EventSpec],
+    explicit: &[&str],
+) -> Vec<EventRecord> {
+    let mut v: Vec<EventRecord> = Vec::new();
+    for e in events {
+        let same_step = |l: &&EventRecord| l.step == e.effective;
+        let labelled = explicit.contains(&e.label.as_str());
+        let first_on_step = !v.iter().any(|l| l.step == e.effective);
+        let known = v.iter().filter(same_step).any(|l| l.label == e.label);
+        if known || !(labelled || first_on_step) {
+            continue;
+        }
+        // A labelled event replaces a default label standing in for its step.
+        if labelled {
+            v.retain(|l| l.step != e.effective || explicit.contains(&l.label.as_str()));
+        }
+        v.push(EventRecord {
+            step: e.effective,
+            label: e.label.clone(),
+        });
+    }
+    v.sort_by_key(|l| l.step);
+    v
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
 /// The resolved plan of an out folder (`plan.json`): enough to run any shard and to
 /// assemble the outputs without the scenario file.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -71,6 +104,9 @@ pub struct PlanRecord {
     /// Swept column whose values make the panels of time charts (None: one per point).
     #[serde(default)]
     pub panel_by: Option<String>,
+    /// Trailing rolling mean of this many steps in the time charts (0 or 1: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub smooth_steps: u32,
     /// The fully resolved scenario of point 0 (every parameter, defaults filled in).
     #[serde(default)]
     pub resolved_base: serde_json::Value,
@@ -121,22 +157,19 @@ impl PlanRecord {
                 .collect(),
             runs: plan.runs.clone(),
             shards: shards.max(1),
-            // One marker per step: the first event's label stands for a wave of changes.
-            events: sc
-                .events
-                .iter()
-                .fold(Vec::new(), |mut v: Vec<EventRecord>, e| {
-                    if v.last().is_none_or(|l| l.step != e.effective) {
-                        v.push(EventRecord {
-                            step: e.effective,
-                            label: e.label.clone(),
-                        });
-                    }
-                    v
-                }),
+            events: event_records(
+                &sc.events,
+                &plan
+                    .source
+                    .events
+                    .iter()
+                    .filter_map(|e| e.label.as_deref())
+                    .collect::<Vec<_>>(),
+            ),
             wallets: sc.wallets.iter().map(|w| w.name.clone()).collect(),
             ecosystems: sc.ecosystems.iter().map(|e| e.name.clone()).collect(),
             panel_by: plan.source.charts.panel_by.clone(),
+            smooth_steps: plan.source.charts.smooth_steps,
             resolved_base: base.clone(),
             resolved_patches: plan
                 .points
@@ -766,5 +799,43 @@ pub fn apply_merge_patch(base: &mut serde_json::Value, patch: &serde_json::Value
                 apply_merge_patch(b.entry(k.clone()).or_insert(Value::Null), v);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_records;
+    use gardengate_core::scenario::model::{Action, EventSpec};
+
+    fn ev(step: u32, label: &str) -> EventSpec {
+        EventSpec {
+            announced: step,
+            effective: step,
+            label: label.into(),
+            approver: None,
+            action: Action::PrimarySwitch(0.0),
+        }
+    }
+
+    #[test]
+    fn every_labelled_event_gets_a_marker_and_unlabelled_waves_add_none() {
+        let events = [
+            ev(3, "accept eleme wechat_pay"),
+            ev(3, "wave one"),
+            ev(3, "accept kaola wechat_pay"),
+            ev(3, "Taobao moved here"),
+            ev(7, "accept jd alipay"),
+            ev(7, "accept jd wechat_pay"),
+        ];
+        let r = event_records(&events, &["wave one", "Taobao moved here"]);
+        let got: Vec<(u32, &str)> = r.iter().map(|e| (e.step, e.label.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (3, "wave one"),
+                (3, "Taobao moved here"),
+                (7, "accept jd alipay")
+            ]
+        );
     }
 }

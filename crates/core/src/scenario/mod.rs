@@ -368,6 +368,21 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             });
         }
     }
+    let k = source.charts.smooth_steps;
+    if k > source.steps {
+        problems.push(Problem {
+            key: "charts.smooth_steps".into(),
+            line: None,
+            message: format!(
+                "a rolling mean of {k} steps is longer than the run ({} steps)",
+                source.steps
+            ),
+            suggestion: Some(format!(
+                "use at most {} (0 or 1 draws the raw steps)",
+                source.steps
+            )),
+        });
+    }
     let loc = error::Locator::new(text);
     let parent_loc = parent_text.as_ref().map(|(_, t)| error::Locator::new(t));
     for p in &mut problems {

@@ -567,6 +567,9 @@ pub struct Charts {
     /// Sweep column that defines the panels of time charts (default: one panel per point,
     /// up to 12).
     pub panel_by: Option<String>,
+    /// Draw the time charts (shares, effect paths) as a trailing rolling mean of this many
+    /// steps, stated in their titles (0 or 1: the raw steps).
+    pub smooth_steps: u32,
 }
 
 impl Default for Charts {
@@ -574,6 +577,7 @@ impl Default for Charts {
         Charts {
             enabled: true,
             panel_by: None,
+            smooth_steps: 0,
         }
     }
 }
