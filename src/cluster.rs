@@ -90,9 +90,9 @@ pub fn merge(out: &Path, charts: bool) -> Result<()> {
         .filter(|&i| {
             let done = store::shard_path(out, i, plan.shards).is_file();
             let runs_done = plan
-                .shard_runs(i)
+                .shard_batches(i)
                 .iter()
-                .all(|r| store::run_finished(out, r.run_id));
+                .all(|&k| store::batch_finished(out, &plan, k));
             !runs_done || (!done && plan.shards != 1)
         })
         .collect();
@@ -133,7 +133,7 @@ pub struct SlurmArgs {
     /// At most this many shards at once (the %K throttle).
     #[arg(long)]
     pub max_parallel: Option<u32>,
-    /// Number of shards (default: one per run, at most 1000).
+    /// Number of shards (default: one per batch of runs, at most 1000).
     #[arg(long)]
     pub shards: Option<u32>,
     /// Submit with sbatch.
@@ -157,7 +157,11 @@ pub fn slurm(a: SlurmArgs) -> Result<i32, Failure> {
         .or(planned)
         .unwrap_or((plan.runs.len() as u32).min(1000))
         .max(1);
-    let rec = PlanRecord::from_plan(&plan, shards);
+    let mut rec = PlanRecord::from_plan(&plan, shards);
+    if a.shards.is_none() && planned.is_none() {
+        // One shard per batch by default (more would get no runs).
+        rec.shards = shards.min(rec.batches()).max(1);
+    }
     {
         let _lock = store::lock_file(&a.out, store::LOCK_FILE, store::LockMode::Exclusive, false)?;
         store::prepare(&a.out, &rec, true, a.force)?;
