@@ -288,14 +288,11 @@ pub fn analyse(out: &Path, req: &Request) -> Result<Vec<(String, Vec<Row>)>> {
     };
     let effect_of = req.effect_of.clone().or(design.effect_of.clone());
     // A window given on the command line replaces the design's named one.
-    let named = req
-        .named_window
-        .clone()
-        .or(if req.window.is_some() {
-            None
-        } else {
-            design.window.clone()
-        });
+    let named = req.named_window.clone().or(if req.window.is_some() {
+        None
+    } else {
+        design.window.clone()
+    });
     let (window_name, from, to, stat) = match &named {
         Some(n) => {
             let Some(w) = plan.comparison.windows.iter().find(|w| &w.name == n) else {
@@ -441,7 +438,14 @@ fn frame_of(
         ),
         Column::new(
             "output".into(),
-            vec![if what.effect_of.is_empty() { "level" } else { "effect" }; n],
+            vec![
+                if what.effect_of.is_empty() {
+                    "level"
+                } else {
+                    "effect"
+                };
+                n
+            ],
         ),
         Column::new("effect_of".into(), vec![what.effect_of.as_str(); n]),
         Column::new("window".into(), vec![what.window.as_str(); n]),
