@@ -3,6 +3,7 @@
 # alternated, medians of REPS runs each.
 #
 #   scripts/design-throughput.sh OLD_BINARY NEW_BINARY [REPS]      (default REPS=3)
+#   DESIGN_RUNS=200 BIG_RUNS=2000 SWEEP=0 scripts/design-throughput.sh ...   (smaller, quicker)
 #
 # Measures, on 2 threads unless said otherwise:
 #  1. a 1 000-run LHS design of a 2 000-consumer, 50-step world: consumer-steps/s of the whole
@@ -16,6 +17,9 @@ set -euo pipefail
 OLD=${1:?old binary}
 NEW=${2:?new binary}
 REPS=${3:-3}
+DESIGN_RUNS=${DESIGN_RUNS:-1000}
+BIG_RUNS=${BIG_RUNS:-10000}
+SWEEP=${SWEEP:-1}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 cd "$(dirname "$0")/.."
@@ -58,8 +62,8 @@ run_of() { # binary scenario threads out
 }
 
 echo "load before: $(uptime)"
-D1000=$(design 1000 2000 50)
-CS1000=$((1000 * 2000 * 50))
+D1000=$(design "$DESIGN_RUNS" 2000 50)
+CS1000=$((DESIGN_RUNS * 2000 * 50))
 
 declare -A T
 for rep in $(seq "$REPS"); do
@@ -67,7 +71,9 @@ for rep in $(seq "$REPS"); do
     bin=$OLD; [ $which = new ] && bin=$NEW
     T[$which-d2]+="$(run_of "$bin" "$D1000" 2 "$TMP/o-$which") "
     T[$which-d1]+="$(run_of "$bin" "$D1000" 1 "$TMP/o-$which") "
-    T[$which-sweep]+="$(run_of "$bin" experiments/unblocking-sweep.toml 2 "$TMP/s-$which") "
+    if [ "$SWEEP" = 1 ]; then
+      T[$which-sweep]+="$(run_of "$bin" experiments/unblocking-sweep.toml 2 "$TMP/s-$which") "
+    fi
   done
 done
 # bench: the engine's single-run rate of the same world
@@ -78,10 +84,10 @@ echo "load after: $(uptime)"
 
 med() { echo "${T[$1]}" | tr ' ' '\n' | grep . | median; }
 printf '\n%-46s %10s %10s %8s\n' "measure (median of $REPS, seconds)" old new "old/new"
-for k in d2 d1 sweep; do
+for k in d2 d1 $([ "$SWEEP" = 1 ] && echo sweep); do
   o=$(med old-$k); n=$(med new-$k)
   case $k in
-    d2) what="1000-run design, 2000 consumers × 50 steps, 2 thr";;
+    d2) what="$DESIGN_RUNS-run design, 2000 cons. × 50 steps, 2 thr";;
     d1) what="the same design, 1 thread";;
     sweep) what="unblocking-sweep (54 runs), 2 threads";;
   esac
@@ -99,9 +105,9 @@ printf 'new design on 2 threads vs bench 1 thread × 2: %.0f %%; vs bench on 2 t
   "$(echo "100 * $CS1000 / $d2 / (2 * $B1)" | bc -l)" "$(echo "100 * $CS1000 / $d2 / $B2" | bc -l)"
 
 # 4. peak memory of a large design (new binary; runs stream to disk batch by batch)
-D10K=$(design 10000 500 50)
+D10K=$(design "$BIG_RUNS" 500 50)
 for which in new; do
   /usr/bin/time -v "$NEW" run "$D10K" --out "$TMP/big" --threads 2 --quiet --no-charts --force 2> "$TMP/time.txt" > /dev/null
-  echo "10000-run design (500 consumers × 50 steps), $which: $(grep -E 'Maximum resident' "$TMP/time.txt" | sed 's/^\s*//'), wall $(grep -E 'Elapsed' "$TMP/time.txt" | sed 's/.*: //')"
+  echo "$BIG_RUNS-run design (500 consumers × 50 steps), $which: $(grep -E 'Maximum resident' "$TMP/time.txt" | sed 's/^\s*//'), wall $(grep -E 'Elapsed' "$TMP/time.txt" | sed 's/.*: //')"
 done
 echo "load at end: $(uptime)"

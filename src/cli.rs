@@ -52,6 +52,9 @@ enum Command {
         /// Replace results of another scenario.
         #[arg(long)]
         force: bool,
+        /// Plan this one of the file's `[[designs]]`.
+        #[arg(long)]
+        design: Option<String>,
     },
     /// Check that every shard of an out folder is complete and assemble the outputs.
     #[command(after_help = "Example:\n  gardengate merge output/sweep")]
@@ -217,16 +220,28 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             if let Some(n) = threads {
                 experiment::check_threads(n).map_err(|e| bad_input(format!("{e:#}")))?;
             }
-            let plan = load_plan(&scenario, None, None)?;
-            print!(
-                "{}",
-                crate::bench::describe_plan(&plan, threads_from(threads))
-            );
-            // A plan that `run` would refuse is not valid.
-            for p in &plan.points {
-                crate::bench::check_fits(&p.scenario)?;
+            // A file of several `[[designs]]` is valid when each of them is.
+            let names = crate::scenario::design_names(&scenario);
+            let picks: Vec<Option<&str>> = if names.is_empty() {
+                vec![None]
+            } else {
+                names.iter().map(|n| Some(n.as_str())).collect()
+            };
+            for pick in picks {
+                if let Some(n) = pick {
+                    println!("design `{n}`:");
+                }
+                let plan = load_plan_design(&scenario, pick, None, None)?;
+                print!(
+                    "{}",
+                    crate::bench::describe_plan(&plan, threads_from(threads))
+                );
+                // A plan that `run` would refuse is not valid.
+                for p in &plan.points {
+                    crate::bench::check_fits(&p.scenario)?;
+                }
+                crate::bench::check_plan_fits(&plan)?;
             }
-            crate::bench::check_plan_fits(&plan)?;
             Ok(0)
         }
         Command::Plan {
@@ -235,12 +250,13 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             shards,
             seed,
             replicates,
+            design,
             force,
         } => {
             if shards == 0 {
                 return Err(bad_input("--shards must be at least 1"));
             }
-            let plan = load_plan(&scenario, seed, replicates)?;
+            let plan = load_plan_design(&scenario, design.as_deref(), seed, replicates)?;
             let rec = experiment::PlanRecord::from_plan(&plan, shards);
             let lock = experiment::store::lock_file(
                 &out,
