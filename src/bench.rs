@@ -2,10 +2,10 @@
 //! memory, and the memory and time estimates used to refuse runs that cannot fit.
 
 use crate::command::Failure;
-use crate::experiment;
-use crate::model::Simulation;
-use crate::scenario::{self, GraphSpec, Plan, Scenario};
 use clap::Args;
+use gardengate_core::model::Simulation;
+use gardengate_core::scenario::{self, GraphSpec, Plan, Scenario};
+use gardengate_experiment as experiment;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -50,7 +50,7 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
         } else {
             0
         }
-        + std::mem::size_of::<crate::engine::state::Holdings>() as u64
+        + std::mem::size_of::<gardengate_core::engine::state::Holdings>() as u64
         + 1
         + (nw + nc) * 2
         // taste shocks
@@ -65,7 +65,7 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
     let graph = (4.0 * d * n as f64) as u64 + 8 * (n + 1);
     // While the graph is built: per-part degree counters, or the row lengths (8 bytes per
     // node) after them, plus the community sort.
-    let build_extra = (4 * crate::engine::graph::MAX_PARTS as u64).max(8) * n
+    let build_extra = (4 * gardengate_core::engine::graph::MAX_PARTS as u64).max(8) * n
         + if matches!(sc.graph, GraphSpec::Communities { .. }) {
             16 * n
         } else {
@@ -271,12 +271,12 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
             sim.run();
             let steps = t1.elapsed().as_secs_f64();
             let t2 = Instant::now();
-            let table = crate::metrics::of(&sim);
-            let mut df = crate::output::frame::table_frame(&table)?;
+            let table = gardengate_core::metrics::of(&sim);
+            let mut df = gardengate_io::frame::table_frame(&table)?;
             let metrics = t2.elapsed().as_secs_f64();
             let t3 = Instant::now();
             let dir = std::env::temp_dir().join(format!("gardengate-bench-{}", std::process::id()));
-            crate::output::frame::write_parquet(&mut df, &dir.join("steps.parquet"))?;
+            gardengate_io::frame::write_parquet(&mut df, &dir.join("steps.parquet"))?;
             let _ = std::fs::remove_dir_all(&dir);
             let output = t3.elapsed().as_secs_f64();
             Ok((
@@ -284,8 +284,8 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
                 steps,
                 metrics,
                 output,
-                sim.world.bytes(),
-                sim.world.timing.clone(),
+                sim.world().bytes(),
+                sim.world().timing.clone(),
             ))
         })?;
     let cs = a.consumers as f64 * a.steps as f64;

@@ -2,8 +2,8 @@
 //! clear messages and exit codes (0 success, 1 drift or failure, 2 bad input).
 
 pub use crate::command::{bad_input, load_plan, load_plan_design, threads_from, Failure};
-use crate::experiment::{self, BatchOptions, Progress};
 use clap::{Args, Parser, Subcommand};
+use gardengate_experiment::{self as experiment, BatchOptions, Progress};
 use std::path::PathBuf;
 
 /// gardengate: agent-based simulation of competition between platform ecosystems.
@@ -69,7 +69,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  gardengate check output/ci --baseline experiments/baselines/ci --mode exact\n  gardengate check output/ci --baseline experiments/baselines/ci --mode stat --alpha 0.01 --report md"
     )]
-    Check(crate::check::cli::CheckArgs),
+    Check(crate::check_cmd::CheckArgs),
     /// Run a scenario and write a compact baseline (steps + summary + a markdown digest).
     #[command(
         after_help = "Example:\n  gardengate baseline experiments/ci.toml --out experiments/baselines/ci"
@@ -285,13 +285,13 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             println!("merged {}", dir.display());
             Ok(0)
         }
-        Command::Check(a) => crate::check::cli::run(a),
+        Command::Check(a) => crate::check_cmd::run(a),
         Command::Baseline {
             scenario,
             out,
             threads,
             force,
-        } => crate::check::cli::baseline(&scenario, &out, threads_from(threads), force),
+        } => crate::check_cmd::baseline(&scenario, &out, threads_from(threads), force),
         Command::Effects { dir, bootstrap } => {
             let rows = experiment::effects::command(&dir, bootstrap).map_err(|e| {
                 let msg = format!("{e:#}");
@@ -381,7 +381,7 @@ fn run(a: RunArgs) -> Result<i32, Failure> {
         progress: if a.quiet {
             Progress::Quiet
         } else {
-            Progress::Auto
+            crate::progress::terminal()
         },
         shard,
         charts: !a.no_charts && plan.source.charts.enabled,
@@ -427,7 +427,7 @@ fn sensitivity(a: SensitivityArgs) -> Result<i32, Failure> {
     let req = Request {
         metrics: a.metric,
         window,
-        options: crate::metrics::sensitivity::Options {
+        options: gardengate_core::metrics::sensitivity::Options {
             resamples: a.resamples,
             conf_level: a.conf,
             seed: a.seed,

@@ -2,9 +2,9 @@
 //! shards of an out folder, and Slurm job-array scripts with a dependent merge job.
 
 use crate::command::{bad_input, load_plan_design, Failure};
-use crate::experiment::{finalize, store, PlanRecord};
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use gardengate_experiment::{finalize, store, PlanRecord};
 use std::path::{Path, PathBuf};
 
 /// Array-index variables of common schedulers, with the index of their first task.
@@ -214,8 +214,8 @@ pub fn slurm(a: SlurmArgs) -> Result<i32, Failure> {
         q(&exe),
         q(&out)
     );
-    crate::output::atomic::write_bytes(&dir.join("array.sbatch"), array.as_bytes())?;
-    crate::output::atomic::write_bytes(&dir.join("merge.sbatch"), merge.as_bytes())?;
+    gardengate_io::atomic::write_bytes(&dir.join("array.sbatch"), array.as_bytes())?;
+    gardengate_io::atomic::write_bytes(&dir.join("merge.sbatch"), merge.as_bytes())?;
     let array_path = dir.join("array.sbatch");
     let merge_path = dir.join("merge.sbatch");
     if !a.submit {

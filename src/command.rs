@@ -1,7 +1,7 @@
 //! Plumbing shared by the commands (`cli`, `check`, `cluster`, `bench`): exit codes, loading
 //! a scenario into a plan with command-line overrides, and the worker-thread count.
 
-use crate::scenario;
+use gardengate_core::scenario;
 use std::path::Path;
 
 /// An error with its exit code.

@@ -1,10 +1,12 @@
 //! gardengate: an agent-based simulator of competition between platform ecosystems.
 //!
-//! Data flows one way through the modules:
-//! `scenario` (file format, checks, sweeps) → `engine` (state, graph, policies, random
-//! streams) → `model` (the rules of one step) → `metrics` (named per-step columns) →
-//! `output` (dataframes, files, charts) → `experiment` (batches of runs, resume, shards) →
-//! `check` (regression checks) → the command line (`cli`).
+//! This is the facade of the workspace: each part is its own crate, re-exported here under
+//! the names they had before the split. Data flows one way:
+//! [`scenario`] (file format, checks, sweeps) → [`engine`] (state, graph, policies) →
+//! [`model`] (the rules of one step) → [`metrics`] (named per-step columns) — all in
+//! `gardengate-core` — → [`output`] (dataframes, files: `gardengate-io`; charts:
+//! `gardengate-charts`) → [`experiment`] (plans of runs, finalize, effects, sensitivity) →
+//! [`check`] (regression checks) → the command line (this crate's binary).
 //!
 //! ```
 //! use gardengate::{scenario, Simulation};
@@ -26,22 +28,32 @@
 //! assert!(trips.get(0).unwrap() > 0);
 //! ```
 
-// `!(x > 0.0)` is how this code rejects NaN along with the out-of-range values.
-#![allow(clippy::neg_cmp_op_on_partial_ord)]
+pub use gardengate_check as check;
+pub use gardengate_core::{
+    engine, load, metrics, model, rng, scenario, Plan, Scenario, Simulation,
+};
+pub use gardengate_experiment as experiment;
 
+/// Output: dataframes and files (`gardengate-io`) and charts (`gardengate-charts`).
+pub mod output {
+    pub use gardengate_charts as charts;
+    pub use gardengate_io::{atomic, frame, store};
+}
+
+// The binary's own modules (the command line and what only it needs). They are compiled into
+// the library so that the integration tests can drive the commands, but they are not part of
+// the API.
+#[doc(hidden)]
 pub mod alloc;
+#[doc(hidden)]
 pub mod bench;
-pub mod check;
+#[doc(hidden)]
+pub mod check_cmd;
+#[doc(hidden)]
 pub mod cli;
+#[doc(hidden)]
 pub mod cluster;
+#[doc(hidden)]
 pub mod command;
-pub mod engine;
-pub mod experiment;
-pub mod metrics;
-pub mod model;
-pub mod output;
-pub mod rng;
-pub mod scenario;
-
-pub use model::Simulation;
-pub use scenario::{load, Plan, Scenario};
+#[doc(hidden)]
+pub mod progress;

@@ -137,12 +137,12 @@ fn tiny_toml(dir: &Path, tau: Option<f64>) -> PathBuf {
 /// `check --mode exact` documents (run id, then step, then the baseline's column order):
 /// `(run_id, step, column)`.
 fn first_value_difference(results: &Path, baseline: &Path) -> Option<(u32, i64, String)> {
-    let load = |p: &Path| match gardengate::check::cli::load_runs(p) {
+    let load = |p: &Path| match gardengate::check::load::load_runs(p) {
         Ok((_, runs)) => runs
             .into_iter()
             .map(|r| (r.run_id, r))
             .collect::<BTreeMap<_, _>>(),
-        Err(e) => panic!("load {}: {}", p.display(), e.message),
+        Err(e) => panic!("load {}: {e}", p.display()),
     };
     let (res, base) = (load(results), load(baseline));
     assert_eq!(

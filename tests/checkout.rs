@@ -94,8 +94,8 @@ fn primary_switch_zero_never_changes_a_primary() {
     let n = sc.consumers.count;
     let mut sim = Simulation::new(Arc::new(sc), 5).unwrap();
     sim.run();
-    assert!(sim.tallies.iter().map(|t| t.default).sum::<u64>() > 10_000);
-    for t in &sim.tallies {
+    assert!(sim.tallies().iter().map(|t| t.default).sum::<u64>() > 10_000);
+    for t in sim.tallies() {
         assert_eq!(t.stocks.primary_holders[1], n, "every primary stays w2");
         assert_eq!(t.stocks.primary_holders[0], 0);
     }
@@ -304,12 +304,12 @@ fn idx(names: impl Iterator<Item = String>, name: &str) -> usize {
 fn identities_hold_every_step_with_defaults_and_events() {
     let sc = scenario(V2_EVENTS);
     let sim = run(&sc, 9);
-    assert!(sim.tallies.iter().any(|t| t.default > 0));
+    assert!(sim.tallies().iter().any(|t| t.default > 0));
     assert!(
-        sim.tallies.iter().any(|t| t.overflow > 0),
+        sim.tallies().iter().any(|t| t.overflow > 0),
         "overflow exercised"
     );
-    for (k, t) in sim.tallies.iter().enumerate() {
+    for (k, t) in sim.tallies().iter().enumerate() {
         assert_eq!(
             t.trips,
             t.outside + t.primary + t.default + t.secondary + t.adopted + t.abandoned,
@@ -353,7 +353,7 @@ fn default_events_take_effect_at_exactly_their_step() {
     let mut sim = Simulation::new(Arc::new(sc.clone()), 4).unwrap();
     for t in 0..40u32 {
         sim.step();
-        let p = &sim.world.policy;
+        let p = &sim.world().policy;
         let want_taobao = match t {
             0..=11 => alipay as u8,
             12..=29 => wechat_pay as u8,
@@ -366,7 +366,7 @@ fn default_events_take_effect_at_exactly_their_step() {
         assert_eq!(p.default_pull[tmall], if t < 15 { 0.9 } else { 0.5 });
         assert_eq!(p.primary_switch, if t < 25 { 0.3 } else { 0.9 });
         assert_eq!(p.wallet_scale, if t < 25 { 0.1 } else { 0.05 });
-        let tally = &sim.tallies[t as usize];
+        let tally = &sim.tallies()[t as usize];
         if t >= 30 {
             assert_eq!(tally.default, 0, "no default in force at step {t}");
         } else {

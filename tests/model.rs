@@ -148,7 +148,7 @@ fn symmetric_ecosystems_have_equal_shares_across_seeds() {
     let shares: Vec<f64> = (0..40u64)
         .map(|seed| {
             let sim = run(&sc, 1000 + seed);
-            let last = &sim.tallies[sim.tallies.len() - 20..];
+            let last = &sim.tallies()[sim.tallies().len() - 20..];
             let a: i64 = last.iter().map(|t| t.pay_value[0]).sum();
             let b: i64 = last.iter().map(|t| t.pay_value[1]).sum();
             a as f64 / (a + b) as f64
@@ -178,10 +178,12 @@ fn walls_have_a_cost() {
         // The same seed: common random numbers, so the paired difference isolates the policy.
         let w = run(&walled, seed);
         let o = run(&open, seed);
-        let cs =
-            |s: &gardengate::Simulation| s.tallies.iter().map(|t| t.consumer_surplus).sum::<f64>();
-        let cross =
-            |s: &gardengate::Simulation| s.tallies.iter().map(|t| t.gmv_cross).sum::<i64>() as f64;
+        let cs = |s: &gardengate::Simulation| {
+            s.tallies().iter().map(|t| t.consumer_surplus).sum::<f64>()
+        };
+        let cross = |s: &gardengate::Simulation| {
+            s.tallies().iter().map(|t| t.gmv_cross).sum::<i64>() as f64
+        };
         cs_diff.push(cs(&o) - cs(&w));
         cross_diff.push(cross(&o) - cross(&w));
         assert_eq!(
@@ -257,16 +259,16 @@ fn identities_hold_every_step_default_run() {
     let sc = common::scenario("steps = 70\n[consumers]\ncount = 8000\n");
     let sim = run(&sc, 3);
     assert!(sim
-        .tallies
+        .tallies()
         .iter()
         .any(|t| t.overflow > 0 || t.delivered_blocked > 0));
     assert!(
-        sim.tallies
+        sim.tallies()
             .iter()
             .any(|t| t.listing_fees.iter().sum::<i64>() > 0),
         "a merchant revision happened"
     );
-    for (k, t) in sim.tallies.iter().enumerate() {
+    for (k, t) in sim.tallies().iter().enumerate() {
         check_identities(t, k);
     }
 }
@@ -309,10 +311,10 @@ fn identities_hold_every_step_with_events() {
     let sc = common::scenario(EVENTS);
     let sim = run(&sc, 9);
     assert!(
-        sim.tallies.iter().any(|t| t.overflow > 0),
+        sim.tallies().iter().any(|t| t.overflow > 0),
         "inbox overflow exercised"
     );
-    for (k, t) in sim.tallies.iter().enumerate() {
+    for (k, t) in sim.tallies().iter().enumerate() {
         check_identities(t, k);
     }
 }
@@ -324,9 +326,9 @@ fn incremental_stocks_equal_a_recount_every_step() {
     let mut sim = gardengate::Simulation::new(std::sync::Arc::new(sc.clone()), 21).unwrap();
     let mut changed = false;
     for _ in 0..40 {
-        let before = sim.world.stocks.clone();
+        let before = sim.world().stocks.clone();
         let t = sim.step().clone();
-        let w = &sim.world;
+        let w = &sim.world();
         let recount = ConsumerStocks::count(&w.consumers, sc.wallets.len(), sc.platforms.len());
         assert_eq!(w.stocks, recount, "step {}", w.step - 1);
         assert_eq!(t.stocks, recount);
@@ -358,20 +360,20 @@ fn events_take_effect_at_exactly_their_step() {
     for t in 0..40u32 {
         sim.step();
         // After running step t, the policy in force during t is visible.
-        let accepted = sim.world.policy.accepts[taobao] & (1 << wechat_pay) != 0;
+        let accepted = sim.world().policy.accepts[taobao] & (1 << wechat_pay) != 0;
         assert_eq!(accepted, t >= 10, "accept event at step {t}");
-        let dm_open = sim.world.policy.link_is_open(wechat, 0, 0);
+        let dm_open = sim.world().policy.link_is_open(wechat, 0, 0);
         assert_eq!(
             dm_open,
             t >= 20,
             "pending link event (announced 5, +15) at step {t}"
         );
         assert!(
-            !sim.world.policy.link_is_open(wechat, 1, 0),
+            !sim.world().policy.link_is_open(wechat, 1, 0),
             "group chats stay blocked"
         );
         let paid_wechat_on_taobao =
-            sim.tallies[t as usize].pay_platform_wallet[taobao * nw + wechat_pay];
+            sim.tallies()[t as usize].pay_platform_wallet[taobao * nw + wechat_pay];
         if t < 10 {
             assert_eq!(
                 paid_wechat_on_taobao, 0,
@@ -380,7 +382,7 @@ fn events_take_effect_at_exactly_their_step() {
         }
     }
     assert!(
-        sim.tallies[10].pay_platform_wallet[taobao * nw + wechat_pay] > 0,
+        sim.tallies()[10].pay_platform_wallet[taobao * nw + wechat_pay] > 0,
         "wechat_pay used on taobao at step 10"
     );
 }

@@ -39,7 +39,7 @@ pub fn mean_se(x: &[f64]) -> (f64, f64) {
 
 /// Sum of a tally field over steps.
 pub fn total(sim: &Simulation, f: impl Fn(&Tally) -> u64) -> u64 {
-    sim.tallies.iter().map(f).sum()
+    sim.tallies().iter().map(f).sum()
 }
 
 /// Every metric column of a simulation as bit patterns (for bit-identity comparisons).

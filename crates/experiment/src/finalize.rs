@@ -1,0 +1,579 @@
+//! Assembles the outputs of an out folder from its per-run files: `steps.parquet`,
+//! `summary.parquet`/`summary.csv`, `manifest.json` and `charts/`. Every number is computed
+//! here with fixed-order loops (never with a parallel or hashed reduction), so the outputs are
+//! bit-identical however the runs were scheduled, resumed or sharded.
+
+use anyhow::{bail, Result};
+use gardengate_charts::{self as charts, EventMark, Panel, Series, TimeAxis};
+use gardengate_core::metrics::stats::{ci95_half_width, mean, sample_sd};
+use gardengate_core::scenario::calendar::{civil_from_days, parse_date};
+use gardengate_core::scenario::ParamValue;
+use gardengate_io::atomic::write_bytes;
+use gardengate_io::frame;
+use gardengate_io::store::{self, PlanRecord};
+use polars::prelude::*;
+use std::path::Path;
+
+/// Identifier columns of a run frame (besides swept parameters).
+pub const ID_COLUMNS: [&str; 6] = ["run_id", "point_id", "replicate", "seed", "step", "date"];
+
+/// One run's metric values, read back from its file.
+pub struct RunValues {
+    /// Run id.
+    pub run_id: u32,
+    /// Point id.
+    pub point_id: u32,
+    /// Metric columns (name, values per step), in file order.
+    pub columns: Vec<(String, Vec<f64>)>,
+}
+
+impl RunValues {
+    /// A column by name.
+    pub fn get(&self, name: &str) -> Option<&[f64]> {
+        self.columns
+            .iter()
+            .find(|c| c.0 == name)
+            .map(|c| c.1.as_slice())
+    }
+}
+
+/// Numeric metric columns of a run frame as f64, in order.
+pub fn metric_values(df: &DataFrame, sweep: &[String]) -> Result<Vec<(String, Vec<f64>)>> {
+    let mut out = Vec::new();
+    for c in df.columns() {
+        let name = c.name().as_str();
+        if ID_COLUMNS.contains(&name)
+            || sweep.iter().any(|s| s == name)
+            || !c.dtype().is_primitive_numeric()
+        {
+            continue;
+        }
+        let s = c.as_materialized_series().cast(&DataType::Float64)?;
+        let v: Vec<f64> = s.f64()?.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
+        out.push((name.to_string(), v));
+    }
+    Ok(out)
+}
+
+/// Runs that are not finished yet (those of unfinished batches).
+pub fn missing_runs(out: &Path, plan: &PlanRecord) -> Vec<u32> {
+    (0..plan.batches())
+        .filter(|&k| !store::batch_finished(out, plan, k))
+        .flat_map(|k| plan.batch(k).iter().map(|r| r.run_id))
+        .collect()
+}
+
+/// Writes steps, summary, manifest and charts of a complete out folder.
+pub fn finalize(out: &Path, threads: usize, draw_charts: bool) -> Result<()> {
+    finalize_report(out, threads, draw_charts).map(|_| ())
+}
+
+/// [`finalize`], returning the terminal summary: the headline effects when the plan
+/// compares points, else the headline levels.
+pub fn finalize_report(out: &Path, threads: usize, draw_charts: bool) -> Result<String> {
+    let plan = PlanRecord::read(out)?;
+    let missing = missing_runs(out, &plan);
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().take(20).map(|r| r.to_string()).collect();
+        bail!(
+            "{} of {} runs are not finished (run ids {}{})\n  help: run again with --resume",
+            missing.len(),
+            plan.runs.len(),
+            list.join(", "),
+            if missing.len() > 20 { ", …" } else { "" }
+        );
+    }
+    store::verify_plan(out, &plan)?;
+    let mut steps: Option<DataFrame> = None;
+    let mut runs = Vec::with_capacity(plan.runs.len());
+    for k in 0..plan.batches() {
+        for (r, df) in store::read_batch(out, &plan, k)? {
+            runs.push(RunValues {
+                run_id: r.run_id,
+                point_id: r.point_id,
+                columns: metric_values(&df, &plan.sweep_columns)?,
+            });
+            match &mut steps {
+                None => steps = Some(df),
+                Some(s) => {
+                    s.vstack_mut(&df)?;
+                }
+            }
+        }
+    }
+    let mut steps = steps.ok_or_else(|| anyhow::anyhow!("the plan has no runs"))?;
+    steps.align_chunks_par();
+    frame::write_parquet(&mut steps, &out.join("steps.parquet"))?;
+    super::tables::extra_outputs(out, &plan, &mut steps)?;
+    drop(steps);
+
+    let summary = summarise(&plan, &runs);
+    let mut sdf = summary_frame(&plan, &summary)?;
+    frame::write_parquet(&mut sdf, &out.join("summary.parquet"))?;
+    frame::write_csv(&mut sdf, &out.join("summary.csv"))?;
+    write_manifest(out, &plan, threads)?;
+    let effects = if plan.comparison.baseline.is_some() {
+        Some(super::effects::write(
+            out,
+            &plan,
+            &runs,
+            plan.comparison.bootstrap,
+        )?)
+    } else {
+        None
+    };
+    if draw_charts {
+        draw(out, &plan, &runs, &summary)?;
+        if let Some(rows) = &effects {
+            super::effect_charts::draw(out, &plan, &runs, rows)?;
+        }
+    }
+    if plan.design.is_some() {
+        let req = super::sensitivity::Request {
+            charts: draw_charts,
+            ..Default::default()
+        };
+        super::sensitivity::analyse(out, &req)?;
+    }
+    Ok(match &effects {
+        Some(rows) => super::effects::headline_text(&plan, rows),
+        None => levels_text(&plan, &summary),
+    })
+}
+
+/// The terminal table of headline levels (mean of the last N steps, 95 % CI over replicates).
+fn levels_text(plan: &PlanRecord, s: &Summary) -> String {
+    let heads = &plan.comparison.headline;
+    let mut lines = vec![format!(
+        "levels, mean of the last {} steps (± 95% CI half-width over {} replicate{}):",
+        plan.summary_last_steps,
+        plan.replicates,
+        if plan.replicates == 1 { "" } else { "s" }
+    )];
+    for (p, (_, st)) in plan.points.iter().zip(&s.points).take(20) {
+        let cells: Vec<String> = heads
+            .iter()
+            .filter_map(|h| s.metrics.iter().position(|m| m == h).map(|k| (h, k)))
+            .map(|(h, k)| {
+                let ci = if st[k].2.is_finite() {
+                    format!(" ± {:.4}", st[k].2)
+                } else {
+                    String::new()
+                };
+                format!("{h} {:.6}{ci}", st[k].0)
+            })
+            .collect();
+        lines.push(format!("  {}: {}", p.label, cells.join("; ")));
+    }
+    if plan.points.len() > 20 {
+        lines.push(format!(
+            "  … {} more points in summary.csv",
+            plan.points.len() - 20
+        ));
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Mean, standard deviation and 95% CI half-width of a metric over replicates.
+pub type MeanSdCi = (f64, f64, f64);
+
+/// Per point and metric: mean, sd and 95% CI half-width over replicates of each run's mean
+/// over the last N steps.
+pub struct Summary {
+    /// Metric names.
+    pub metrics: Vec<String>,
+    /// Per point: runs, then per metric (mean, sd, ci95).
+    pub points: Vec<(usize, Vec<MeanSdCi>)>,
+}
+
+/// Computes the summary.
+pub fn summarise(plan: &PlanRecord, runs: &[RunValues]) -> Summary {
+    let metrics: Vec<String> = runs
+        .first()
+        .map(|r| r.columns.iter().map(|c| c.0.clone()).collect())
+        .unwrap_or_default();
+    let last = plan.summary_last_steps.max(1) as usize;
+    let mut points = Vec::new();
+    for p in &plan.points {
+        let mine: Vec<&RunValues> = runs.iter().filter(|r| r.point_id == p.id).collect();
+        let stats = metrics
+            .iter()
+            .map(|m| {
+                let per_run: Vec<f64> = mine
+                    .iter()
+                    .map(|r| {
+                        let v = r.get(m).unwrap_or(&[]);
+                        mean(&v[v.len().saturating_sub(last)..])
+                    })
+                    .collect();
+                let sd = if per_run.len() >= 2 {
+                    sample_sd(&per_run)
+                } else {
+                    f64::NAN
+                };
+                (mean(&per_run), sd, ci95_half_width(&per_run))
+            })
+            .collect();
+        points.push((mine.len(), stats));
+    }
+    Summary { metrics, points }
+}
+
+fn summary_frame(plan: &PlanRecord, s: &Summary) -> Result<DataFrame> {
+    let n = plan.points.len();
+    let mut cols: Vec<Column> = vec![
+        Column::new(
+            "point_id".into(),
+            plan.points.iter().map(|p| p.id).collect::<Vec<u32>>(),
+        ),
+        Column::new(
+            "point_label".into(),
+            plan.points
+                .iter()
+                .map(|p| p.label.as_str())
+                .collect::<Vec<&str>>(),
+        ),
+    ];
+    for (k, name) in plan.sweep_columns.iter().enumerate() {
+        let vals: Vec<&ParamValue> = plan.points.iter().map(|p| &p.params[k].1).collect();
+        if vals.iter().all(|v| matches!(v, ParamValue::Num(_))) {
+            cols.push(Column::new(
+                name.into(),
+                vals.iter()
+                    .map(|v| {
+                        if let ParamValue::Num(x) = v {
+                            *x
+                        } else {
+                            f64::NAN
+                        }
+                    })
+                    .collect::<Vec<f64>>(),
+            ));
+        } else {
+            cols.push(Column::new(
+                name.into(),
+                vals.iter().map(|v| v.to_string()).collect::<Vec<String>>(),
+            ));
+        }
+    }
+    cols.push(Column::new(
+        "replicates".into(),
+        s.points.iter().map(|p| p.0 as u32).collect::<Vec<u32>>(),
+    ));
+    cols.push(Column::new(
+        "summary_last_steps".into(),
+        vec![plan.summary_last_steps; n],
+    ));
+    for (k, m) in s.metrics.iter().enumerate() {
+        cols.push(Column::new(
+            format!("{m}_mean").into(),
+            s.points.iter().map(|p| p.1[k].0).collect::<Vec<f64>>(),
+        ));
+        cols.push(Column::new(
+            format!("{m}_sd").into(),
+            s.points.iter().map(|p| p.1[k].1).collect::<Vec<f64>>(),
+        ));
+        cols.push(Column::new(
+            format!("{m}_ci95").into(),
+            s.points.iter().map(|p| p.1[k].2).collect::<Vec<f64>>(),
+        ));
+    }
+    Ok(DataFrame::new(n, cols)?)
+}
+
+fn write_manifest(out: &Path, plan: &PlanRecord, threads: usize) -> Result<()> {
+    let mut runs = Vec::new();
+    let (mut first, mut last, mut total) = (f64::INFINITY, 0f64, 0f64);
+    let records = (0..plan.batches())
+        .map(|k| store::read_batch_records(out, plan, k).map(|r| r.0))
+        .collect::<Result<Vec<_>>>()?;
+    for (r, rec) in plan.runs.iter().zip(records.into_iter().flatten()) {
+        first = first.min(rec.started_unix);
+        last = last.max(rec.finished_unix);
+        total += rec.wall_s;
+        let p = &plan.points[r.point_id as usize];
+        runs.push(serde_json::json!({
+            "run_id": r.run_id,
+            "point_id": r.point_id,
+            "replicate": r.replicate,
+            "seed": r.seed,
+            "params": p.params.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default())).collect::<serde_json::Map<_, _>>(),
+            "started": store::iso_time(rec.started_unix),
+            "finished": store::iso_time(rec.finished_unix),
+            "wall_s": rec.wall_s,
+            "threads": rec.threads,
+            "host": rec.host,
+        }));
+    }
+    let m = serde_json::json!({
+        "program": "gardengate",
+        "version": env!("CARGO_PKG_VERSION"),
+        "git_commit": crate::GIT_COMMIT,
+        "scenario_file": plan.scenario_file,
+        "scenario_name": plan.scenario_name,
+        "scenario_hash": plan.scenario_hash,
+        "steps": plan.steps,
+        "replicates": plan.replicates,
+        "sweep_columns": plan.sweep_columns,
+        "points": plan.points,
+        "resolved_base": plan.resolved_base,
+        "resolved_patches": plan.resolved_patches,
+        "comparison": plan.comparison,
+        "shards": plan.shards,
+        "threads": threads,
+        "started": store::iso_time(first),
+        "finished": store::iso_time(last),
+        "assembled": store::iso_time(store::now_unix()),
+        "run_wall_s_total": total,
+        "runs": runs,
+    });
+    write_bytes(
+        &out.join("manifest.json"),
+        serde_json::to_string_pretty(&m)?.as_bytes(),
+    )
+}
+
+/// Mean and CI band over replicates, per step from `from` (the warm-up) on, of one metric at
+/// one point.
+fn band(runs: &[&RunValues], metric: &str, from: usize, steps: usize) -> Series {
+    let mut s = Series {
+        label: String::new(),
+        x: (from..steps).map(|t| t as f64).collect(),
+        mean: Vec::with_capacity(steps),
+        lo: Vec::with_capacity(steps),
+        hi: Vec::with_capacity(steps),
+    };
+    let mut vals = Vec::with_capacity(runs.len());
+    for t in from..steps {
+        vals.clear();
+        vals.extend(
+            runs.iter()
+                .filter_map(|r| r.get(metric).and_then(|v| v.get(t)))
+                .copied()
+                .filter(|x| x.is_finite()),
+        );
+        let m = mean(&vals);
+        let h = ci95_half_width(&vals);
+        let h = if h.is_finite() { h } else { 0.0 };
+        s.mean.push(m);
+        s.lo.push(m - h);
+        s.hi.push(m + h);
+    }
+    s
+}
+
+/// The calendar axis of a plan's time charts.
+pub(super) fn time_axis(plan: &PlanRecord) -> TimeAxis {
+    let start = parse_date(&plan.start_date).map(|d| {
+        let (y, m, dd) = civil_from_days(d);
+        (y as i32, m, dd)
+    });
+    TimeAxis {
+        start_date: start,
+        days_per_step: plan.days_per_step,
+    }
+}
+
+/// The plan's event markers from step `from` on.
+pub(super) fn event_marks(plan: &PlanRecord, from: u32) -> Vec<EventMark> {
+    plan.events
+        .iter()
+        .filter(|e| e.step >= from)
+        .map(|e| EventMark {
+            step: e.step as f64,
+            label: e.label.clone(),
+        })
+        .collect()
+}
+
+fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) -> Result<()> {
+    let dir = out.join("charts");
+    let axis = time_axis(plan);
+    let events = event_marks(plan, 0);
+    let steps = plan.steps as usize;
+    let warm = (plan.comparison.warmup_steps as usize).min(steps);
+    // Panels: one per sweep point (at most 12), or one per value of `charts.panel_by`,
+    // pooling the runs of every point with that value.
+    let groups: Vec<(String, Vec<u32>)> = match plan
+        .panel_by
+        .as_ref()
+        .and_then(|c| plan.sweep_columns.iter().position(|x| x == c))
+    {
+        Some(k) => {
+            let mut g: Vec<(String, Vec<u32>)> = Vec::new();
+            for p in &plan.points {
+                let label = format!("{}={}", plan.sweep_columns[k], p.params[k].1);
+                match g.iter_mut().find(|(l, _)| *l == label) {
+                    Some((_, ids)) => ids.push(p.id),
+                    None => g.push((label, vec![p.id])),
+                }
+            }
+            g
+        }
+        None => plan
+            .points
+            .iter()
+            .map(|p| (p.label.clone(), vec![p.id]))
+            .collect(),
+    };
+    let shown = &groups[..groups.len().min(12)];
+    let suffix = if groups.len() > shown.len() {
+        format!(" (first {} of {} panels)", shown.len(), groups.len())
+    } else {
+        String::new()
+    };
+    let panels_for = |prefix: &str, names: &[String]| -> Vec<Panel> {
+        shown
+            .iter()
+            .map(|(label, ids)| {
+                let mine: Vec<&RunValues> =
+                    runs.iter().filter(|r| ids.contains(&r.point_id)).collect();
+                Panel {
+                    title: if groups.len() == 1 {
+                        String::new()
+                    } else {
+                        label.clone()
+                    },
+                    series: names
+                        .iter()
+                        .map(|n| {
+                            let mut s = band(&mine, &format!("{prefix}{n}"), warm, steps);
+                            s.label = n.clone();
+                            s
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    };
+    let reps = if plan.replicates > 1 {
+        format!(", mean and 95% CI over {} replicates", plan.replicates)
+    } else {
+        String::new()
+    };
+    charts::time_panels_in(
+        &dir.join("wallet_shares"),
+        &format!("Wallet shares of payment value{reps}{suffix}"),
+        "share of payment value",
+        &panels_for("wallet_share__", &plan.wallets),
+        &axis,
+        &events,
+        Some((0.0, 1.0)),
+    )?;
+    charts::time_panels_in(
+        &dir.join("gmv_share_by_ecosystem"),
+        &format!("GMV share by ecosystem{reps}{suffix}"),
+        "share of GMV",
+        &panels_for("gmv_share_eco__", &plan.ecosystems),
+        &axis,
+        &events,
+        Some((0.0, 1.0)),
+    )?;
+    let comps = ["consumer_surplus", "merchant_profit", "platform_revenue"];
+    let idx: Vec<usize> = comps
+        .iter()
+        .filter_map(|c| summary.metrics.iter().position(|m| m == c))
+        .collect();
+    let groups: Vec<String> = plan.points.iter().map(|p| p.label.clone()).collect();
+    let values: Vec<Vec<(f64, f64)>> = summary
+        .points
+        .iter()
+        .map(|(_, st)| {
+            idx.iter()
+                .map(|&k| (st[k].0, if st[k].2.is_finite() { st[k].2 } else { 0.0 }))
+                .collect()
+        })
+        .collect();
+    if groups.len() > 12 {
+        // Many points: one row per point, one panel per component (a bar strip would be
+        // thousands of pixels wide).
+        let panels: Vec<(String, Vec<(f64, f64)>)> = idx
+            .iter()
+            .enumerate()
+            .map(|(j, &k)| {
+                (
+                    summary.metrics[k].clone(),
+                    values.iter().map(|v| v[j]).collect(),
+                )
+            })
+            .collect();
+        charts::forest_plot(
+            &dir.join("welfare"),
+            &format!(
+                "Welfare per step (yuan), mean of the last {} steps{reps}",
+                plan.summary_last_steps
+            ),
+            "yuan per step",
+            &groups,
+            &panels,
+        )?;
+    } else {
+        charts::grouped_bars(
+            &dir.join("welfare"),
+            &format!(
+                "Welfare per step (yuan), mean of the last {} steps{reps}",
+                plan.summary_last_steps
+            ),
+            "yuan per step",
+            &groups,
+            &comps.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            &values,
+        )?;
+    }
+    // A heatmap for each pair of swept parameters, averaging over the others.
+    for a in 0..plan.sweep_columns.len() {
+        for b in a + 1..plan.sweep_columns.len() {
+            for metric in ["total_welfare", "hhi_wallet"] {
+                let Some(k) = summary.metrics.iter().position(|m| m == metric) else {
+                    continue;
+                };
+                let distinct = |c: usize| -> Vec<String> {
+                    let mut v: Vec<String> = Vec::new();
+                    for p in &plan.points {
+                        let s = p.params[c].1.to_string();
+                        if !v.contains(&s) {
+                            v.push(s);
+                        }
+                    }
+                    v
+                };
+                let (xs, ys) = (distinct(a), distinct(b));
+                let z: Vec<Vec<f64>> = ys
+                    .iter()
+                    .map(|y| {
+                        xs.iter()
+                            .map(|x| {
+                                let cell: Vec<f64> = plan
+                                    .points
+                                    .iter()
+                                    .zip(&summary.points)
+                                    .filter(|(p, _)| {
+                                        &p.params[a].1.to_string() == x
+                                            && &p.params[b].1.to_string() == y
+                                    })
+                                    .map(|(_, s)| s.1[k].0)
+                                    .collect();
+                                mean(&cell)
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let (ca, cb) = (&plan.sweep_columns[a], &plan.sweep_columns[b]);
+                charts::heatmap(
+                    &dir.join(format!("heatmap__{ca}__{cb}__{metric}")),
+                    &format!(
+                        "{metric}: mean of the last {} steps",
+                        plan.summary_last_steps
+                    ),
+                    ca,
+                    &xs,
+                    cb,
+                    &ys,
+                    &z,
+                    metric,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}

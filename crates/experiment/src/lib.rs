@@ -1,0 +1,382 @@
+//! Batches of runs: the out folder, running runs (all of them or one shard) with progress,
+//! resuming after an interruption, and assembling the final outputs from the per-run files.
+//!
+//! Layout of an out folder:
+//! - `plan.json`: every run's id, point, parameters and seed, and the shard count;
+//! - `runs/batch-NNNNNN.parquet` + `.json`: the rows and timings of a batch of consecutive
+//!   runs (`runs/run-NNNNNN.*` when a batch is one run), each written atomically as soon as
+//!   the batch ends (a batch counts as finished when both exist);
+//! - `shards/shard-I-of-N.json`: completion record of a shard;
+//! - `steps.parquet`, `summary.parquet`, `summary.csv`, `manifest.json`, `charts/`: the
+//!   assembled results, built only from the files above, so a one-machine run, a resumed
+//!   run and a merge of shards give the same data.
+
+pub mod effect_charts;
+pub mod effects;
+pub mod finalize;
+pub mod sensitivity;
+pub use gardengate_io::store;
+pub mod tables;
+
+use anyhow::{bail, Context, Result};
+use gardengate_core::metrics;
+use gardengate_core::model::Simulation;
+use gardengate_core::scenario::{ParamValue, Plan, RunSpec};
+use gardengate_io::frame;
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+pub use store::{PlanRecord, RunRecord};
+
+/// The git commit this library was built from (recorded in manifests).
+pub const GIT_COMMIT: &str = env!("GARDENGATE_GIT_COMMIT");
+
+/// Worlds of at most this many consumers (64 chunks) run side by side, one run per thread.
+pub const RUNS_SIDE_BY_SIDE_CONSUMERS: u64 = 64 * gardengate_core::model::step::CHUNK as u64;
+
+/// Where a batch reports its progress. The library never prints: the command line turns
+/// these events into a bar or lines, a notebook into its own widget.
+#[derive(Clone, Default)]
+pub enum Progress {
+    /// No reports.
+    #[default]
+    Quiet,
+    /// Each event is passed to this function (called from worker threads, in no fixed order
+    /// between runs).
+    Report(std::sync::Arc<dyn Fn(&ProgressEvent) + Send + Sync>),
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Progress::Quiet => "Progress::Quiet",
+            Progress::Report(_) => "Progress::Report(..)",
+        })
+    }
+}
+
+impl Progress {
+    fn send(&self, e: ProgressEvent) {
+        if let Progress::Report(f) = self {
+            f(&e);
+        }
+    }
+}
+
+/// One progress report of a batch.
+#[derive(Clone, Debug)]
+pub enum ProgressEvent {
+    /// The batch starts: `steps` steps in `runs` runs to do, `skipped` runs already finished.
+    Start {
+        /// Runs to run now.
+        runs: usize,
+        /// Runs of this batch (or shard) already finished.
+        skipped: usize,
+        /// Steps to run now (all runs together).
+        steps: u64,
+    },
+    /// One step of some run has ended.
+    Step,
+    /// A run has ended and its files are written.
+    RunFinished {
+        /// Position of the run among those run now (0-based).
+        index: usize,
+        /// Runs run now.
+        of: usize,
+        /// The run's id.
+        run_id: u32,
+        /// Its point.
+        point_id: u32,
+        /// The point's label.
+        label: String,
+        /// Its replicate.
+        replicate: u32,
+        /// Wall seconds of the run.
+        wall_s: f64,
+    },
+    /// Every run of the batch has ended (assembling the outputs follows).
+    RunsDone,
+}
+
+/// Options of a batch.
+#[derive(Clone, Debug)]
+pub struct BatchOptions {
+    /// Out folder.
+    pub out: PathBuf,
+    /// Worker threads (None: all cores).
+    pub threads: Option<usize>,
+    /// Keep finished runs of the same scenario.
+    pub resume: bool,
+    /// Replace results of a different scenario.
+    pub force: bool,
+    /// Progress output.
+    pub progress: Progress,
+    /// Run only shard (index, count).
+    pub shard: Option<(u32, u32)>,
+    /// Draw charts when assembling.
+    pub charts: bool,
+}
+
+/// What a batch did.
+#[derive(Clone, Debug, Default)]
+pub struct BatchReport {
+    /// Runs run now.
+    pub ran: usize,
+    /// Runs skipped because they were already finished.
+    pub skipped: usize,
+    /// Whether final outputs were assembled.
+    pub finalized: bool,
+    /// Wall seconds.
+    pub wall_s: f64,
+    /// Terminal summary of the assembled results (headline effects or levels).
+    pub summary: String,
+}
+
+/// Runs a plan (or one shard of it) into an out folder, then assembles the outputs when
+/// every run is finished.
+pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
+    let t0 = Instant::now();
+    let shards = opts.shard.map_or(1, |s| s.1);
+    let record = PlanRecord::from_plan(plan, shards);
+    // Writers lock the folder: a whole run alone; shards together, each shard alone, and the
+    // plan created under the exclusive lock so that a second shard starting at the same time
+    // waits for it and joins.
+    let _locks = match opts.shard {
+        None => {
+            let l = store::lock_file(
+                &opts.out,
+                store::LOCK_FILE,
+                store::LockMode::Exclusive,
+                false,
+            )?;
+            store::prepare(&opts.out, &record, opts.resume, opts.force)?;
+            vec![l]
+        }
+        Some((i, n)) => {
+            let shared =
+                store::lock_file(&opts.out, store::LOCK_FILE, store::LockMode::Shared, false)?;
+            let own = store::lock_file(
+                &opts.out,
+                &format!(".gardengate-shard-{i}-of-{n}.lock"),
+                store::LockMode::Exclusive,
+                false,
+            )?;
+            let plan_lock = store::lock_file(
+                &opts.out,
+                store::PLAN_LOCK_FILE,
+                store::LockMode::Exclusive,
+                true,
+            )?;
+            store::prepare_with(&opts.out, &record, true, opts.force, false)?;
+            drop(plan_lock);
+            vec![shared, own]
+        }
+    };
+    if let Some(d) = &plan.design {
+        sensitivity::write_design(&opts.out, d)?;
+    }
+    // The folder's plan decides the batches and shards (a resumed folder keeps its layout).
+    let record = PlanRecord::read(&opts.out)?;
+    let mine: Vec<u32> = (0..record.batches())
+        .filter(|&k| opts.shard.is_none_or(|(i, n)| k % n == i))
+        .collect();
+    let mine_runs: usize = mine.iter().map(|&k| record.batch(k).len()).sum();
+    // A batch whose files are damaged (truncated, copied from another run) runs again.
+    let todo: Vec<u32> = mine
+        .iter()
+        .copied()
+        .filter(|&k| {
+            !(store::batch_finished(&opts.out, &record, k)
+                && store::verify_batch(&opts.out, &record, k).is_ok())
+        })
+        .collect();
+    let todo_runs: usize = todo.iter().map(|&k| record.batch(k).len()).sum();
+    let skipped = mine_runs - todo_runs;
+    let pool = thread_pool(opts.threads)?;
+    let threads = pool.current_num_threads();
+    let total_steps = todo_runs as u64 * plan.source.steps as u64;
+    opts.progress.send(ProgressEvent::Start {
+        runs: todo_runs,
+        skipped,
+        steps: total_steps,
+    });
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    // One run: its rows and record (the `.parquet` size is filled in when its batch is
+    // written). A pure function of its scenario and seed, whichever thread runs it.
+    let run_one = |spec: &RunSpec| -> Result<(DataFrame, RunRecord)> {
+        let point = &plan.points[spec.point_id as usize];
+        let started = store::now_unix();
+        let t = Instant::now();
+        let sc = Arc::new(point.scenario.clone());
+        let df = pool.install(|| -> Result<DataFrame> {
+            let mut sim = Simulation::new(sc.clone(), spec.seed).map_err(|e| anyhow::anyhow!(e))?;
+            while !sim.finished() {
+                sim.step();
+                opts.progress.send(ProgressEvent::Step);
+            }
+            let table = metrics::of(&sim);
+            run_frame(spec, &point.params, &table)
+        })?;
+        let wall = t.elapsed().as_secs_f64();
+        let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        opts.progress.send(ProgressEvent::RunFinished {
+            index: k,
+            of: todo_runs,
+            run_id: spec.run_id,
+            point_id: spec.point_id,
+            label: point.label.clone(),
+            replicate: spec.replicate,
+            wall_s: wall,
+        });
+        let rec = RunRecord {
+            run_id: spec.run_id,
+            point_id: spec.point_id,
+            replicate: spec.replicate,
+            seed: spec.seed,
+            started_unix: started,
+            finished_unix: store::now_unix(),
+            wall_s: wall,
+            threads,
+            host: store::hostname(),
+            scenario_hash: record.scenario_hash.clone(),
+            parquet_bytes: None,
+        };
+        Ok((df, rec))
+    };
+    // Small worlds (a few chunks of consumers) leave threads idle within a run: their runs go
+    // side by side instead, one per thread, batches side by side too (a batch's file is
+    // written by whichever thread finishes it while the others keep running). Each run is a
+    // pure function of its scenario and seed and its rows go to its own batch at a fixed
+    // place, so the data do not depend on this choice. At most a few batches per thread are
+    // in memory at once: runs stream to disk batch by batch.
+    let consumers = plan
+        .points
+        .iter()
+        .map(|p| p.scenario.consumers.count)
+        .max()
+        .unwrap_or(0);
+    let side_by_side = threads > 1 && todo_runs > 1 && consumers <= RUNS_SIDE_BY_SIDE_CONSUMERS;
+    let run_batch_k = |k: u32| -> Result<()> {
+        use rayon::prelude::*;
+        let specs = record.batch(k);
+        let results: Vec<(DataFrame, RunRecord)> = if side_by_side && specs.len() > 1 {
+            pool.install(|| specs.par_iter().map(run_one).collect::<Result<Vec<_>>>())?
+        } else {
+            specs.iter().map(run_one).collect::<Result<Vec<_>>>()?
+        };
+        let mut recs = Vec::with_capacity(results.len());
+        let mut df: Option<DataFrame> = None;
+        for (part, rec) in results {
+            recs.push(rec);
+            match &mut df {
+                None => df = Some(part),
+                Some(d) => {
+                    d.vstack_mut(&part)?;
+                }
+            }
+        }
+        let mut df = df.ok_or_else(|| anyhow::anyhow!("batch {k} has no runs"))?;
+        df.align_chunks();
+        store::write_batch(&opts.out, &record, k, &mut df, recs)
+    };
+    if side_by_side && todo.len() > 1 {
+        use rayon::prelude::*;
+        pool.install(|| todo.par_iter().try_for_each(|&k| run_batch_k(k)))?;
+    } else {
+        for &k in &todo {
+            run_batch_k(k)?;
+        }
+    }
+    opts.progress.send(ProgressEvent::RunsDone);
+    if let Some((i, n)) = opts.shard {
+        let runs: Vec<RunSpec> = mine
+            .iter()
+            .flat_map(|&k| record.batch(k))
+            .copied()
+            .collect();
+        store::write_shard_record(&opts.out, i, n, &runs)?;
+    }
+    let mut report = BatchReport {
+        ran: todo_runs,
+        skipped,
+        finalized: false,
+        wall_s: 0.0,
+        summary: String::new(),
+    };
+    if opts.shard.is_none() {
+        report.summary = finalize::finalize_report(&opts.out, threads, opts.charts)?;
+        report.finalized = true;
+    }
+    report.wall_s = t0.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Most worker threads per core: more only add scheduling overhead (10 000 threads made a
+/// 0.14 s run take minutes, 100 000 overflowed the stack).
+pub const MAX_THREADS_PER_CORE: usize = 8;
+
+/// The largest thread count accepted on this machine (at least 64, so that a job script
+/// written for a bigger node still runs).
+pub fn max_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores * MAX_THREADS_PER_CORE).max(64)
+}
+
+/// Checks a requested thread count: at least 1, at most [`max_threads`].
+pub fn check_threads(n: usize) -> Result<usize> {
+    if n == 0 {
+        bail!("--threads must be at least 1");
+    }
+    let max = max_threads();
+    if n > max {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        bail!(
+            "--threads {n}: at most {max} threads are allowed on this machine ({cores} cores × {MAX_THREADS_PER_CORE}, at least 64)\n  help: use about one thread per core, e.g. --threads {cores}"
+        );
+    }
+    Ok(n)
+}
+
+/// A rayon pool with the requested number of threads (or all cores).
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        b = b.num_threads(check_threads(n)?);
+    }
+    b.build().context("cannot start worker threads")
+}
+
+/// The rows of one run: identifiers, swept parameters, then the metric table.
+pub fn run_frame(
+    spec: &RunSpec,
+    params: &[(String, ParamValue)],
+    table: &metrics::MetricTable,
+) -> Result<DataFrame> {
+    let n = table.rows();
+    let mut cols: Vec<Column> = vec![
+        Column::new("run_id".into(), vec![spec.run_id; n]),
+        Column::new("point_id".into(), vec![spec.point_id; n]),
+        Column::new("replicate".into(), vec![spec.replicate; n]),
+        Column::new("seed".into(), vec![spec.seed; n]),
+    ];
+    for (name, v) in params {
+        cols.push(match v {
+            ParamValue::Num(x) => Column::new(name.into(), vec![*x; n]),
+            ParamValue::Text(s) => Column::new(name.into(), vec![s.as_str(); n]),
+        });
+    }
+    let metrics = frame::table_frame(table)?;
+    let mut df = DataFrame::new(n, cols)?;
+    df.hstack_mut(metrics.columns())?;
+    Ok(df)
+}
+
+/// Default out folder of a scenario file: `output/<file stem>/`.
+pub fn default_out(scenario: &Path) -> PathBuf {
+    let stem = scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    PathBuf::from("output").join(stem)
+}
