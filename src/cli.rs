@@ -1,7 +1,7 @@
 //! The command line. Each subcommand parses its flags, calls the library, and maps errors to
 //! clear messages and exit codes (0 success, 1 drift or failure, 2 bad input).
 
-pub use crate::command::{bad_input, load_plan, threads_from, Failure};
+pub use crate::command::{bad_input, load_plan, load_plan_design, threads_from, Failure};
 use clap::{Args, Parser, Subcommand};
 use gardengate_experiment::{self as experiment, BatchOptions, Progress};
 use std::path::PathBuf;
@@ -52,6 +52,9 @@ enum Command {
         /// Replace results of another scenario.
         #[arg(long)]
         force: bool,
+        /// Plan this one of the file's `[[designs]]`.
+        #[arg(long)]
+        design: Option<String>,
     },
     /// Check that every shard of an out folder is complete and assemble the outputs.
     #[command(after_help = "Example:\n  gardengate merge output/sweep")]
@@ -123,6 +126,14 @@ pub struct SensitivityArgs {
     /// Metrics to analyse, comma-separated (default: the design's `metrics`).
     #[arg(long, value_delimiter = ',')]
     pub metric: Vec<String>,
+    /// Analyse the paired effect of this variant on each metric (default: the design's
+    /// `effect_of`, else levels).
+    #[arg(long)]
+    pub effect_of: Option<String>,
+    /// A `[[windows]]` entry of the scenario by name (default: the design's `window`, else
+    /// the summary window).
+    #[arg(long, conflicts_with_all = ["last", "from", "to"])]
+    pub window: Option<String>,
     /// A run's level is its mean over the last N steps (default: `summary_last_steps`).
     #[arg(long, conflicts_with_all = ["from", "to"])]
     pub last: Option<u32>,
@@ -189,6 +200,9 @@ pub struct RunArgs {
     /// = K`; 0 or 1: raw steps).
     #[arg(long, value_name = "K")]
     pub smooth: Option<u32>,
+    /// Run only this one of the file's `[[designs]]` (default: each, into OUT/<name>/).
+    #[arg(long)]
+    pub design: Option<String>,
 }
 
 /// Entry point; returns the process exit code.
@@ -210,16 +224,28 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             if let Some(n) = threads {
                 experiment::check_threads(n).map_err(|e| bad_input(format!("{e:#}")))?;
             }
-            let plan = load_plan(&scenario, None, None)?;
-            print!(
-                "{}",
-                crate::bench::describe_plan(&plan, threads_from(threads))
-            );
-            // A plan that `run` would refuse is not valid.
-            for p in &plan.points {
-                crate::bench::check_fits(&p.scenario)?;
+            // A file of several `[[designs]]` is valid when each of them is.
+            let names = crate::scenario::design_names(&scenario);
+            let picks: Vec<Option<&str>> = if names.is_empty() {
+                vec![None]
+            } else {
+                names.iter().map(|n| Some(n.as_str())).collect()
+            };
+            for pick in picks {
+                if let Some(n) = pick {
+                    println!("design `{n}`:");
+                }
+                let plan = load_plan_design(&scenario, pick, None, None)?;
+                print!(
+                    "{}",
+                    crate::bench::describe_plan(&plan, threads_from(threads))
+                );
+                // A plan that `run` would refuse is not valid.
+                for p in &plan.points {
+                    crate::bench::check_fits(&p.scenario)?;
+                }
+                crate::bench::check_plan_fits(&plan)?;
             }
-            crate::bench::check_plan_fits(&plan)?;
             Ok(0)
         }
         Command::Plan {
@@ -228,12 +254,13 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
             shards,
             seed,
             replicates,
+            design,
             force,
         } => {
             if shards == 0 {
                 return Err(bad_input("--shards must be at least 1"));
             }
-            let plan = load_plan(&scenario, seed, replicates)?;
+            let plan = load_plan_design(&scenario, design.as_deref(), seed, replicates)?;
             let rec = experiment::PlanRecord::from_plan(&plan, shards);
             let lock = experiment::store::lock_file(
                 &out,
@@ -297,7 +324,49 @@ fn run(a: RunArgs) -> Result<i32, Failure> {
     if let Some(n) = a.threads {
         experiment::check_threads(n).map_err(|e| bad_input(format!("{e:#}")))?;
     }
-    let mut plan = load_plan(&a.scenario, a.seed, a.replicates)?;
+    let names = crate::scenario::design_names(&a.scenario);
+    if a.design.is_none() && !names.is_empty() {
+        // Several designs of one scenario: each is a plan of its own, in OUT/<name>/, run one
+        // after the other (each with every thread).
+        if a.shard.is_some() || a.shard_from_env {
+            return Err(bad_input(format!(
+                "{}: {} designs ({}); a shard belongs to one of them\n  help: add --design NAME (and --out OUT/NAME)",
+                a.scenario.display(),
+                names.len(),
+                names.join(", ")
+            )));
+        }
+        // All designs are checked before the first runs.
+        for n in &names {
+            load_plan_design(&a.scenario, Some(n), a.seed, a.replicates)?;
+        }
+        let out = a
+            .out
+            .clone()
+            .unwrap_or_else(|| experiment::default_out(&a.scenario));
+        for n in &names {
+            if !a.quiet {
+                eprintln!("design `{n}`:");
+            }
+            run(RunArgs {
+                scenario: a.scenario.clone(),
+                out: Some(out.join(n)),
+                threads: a.threads,
+                seed: a.seed,
+                replicates: a.replicates,
+                resume: a.resume,
+                force: a.force,
+                quiet: a.quiet,
+                shard: None,
+                shard_from_env: false,
+                no_charts: a.no_charts,
+                csv: a.csv,
+                design: Some(n.clone()),
+            })?;
+        }
+        return Ok(0);
+    }
+    let mut plan = load_plan_design(&a.scenario, a.design.as_deref(), a.seed, a.replicates)?;
     plan.comparison.csv |= a.csv;
     if let Some(k) = a.smooth {
         let steps = plan.points.first().map_or(0, |p| p.scenario.steps);
@@ -377,31 +446,40 @@ fn sensitivity(a: SensitivityArgs) -> Result<i32, Failure> {
             seed: a.seed,
         },
         charts: !a.no_charts,
+        effect_of: a.effect_of,
+        named_window: a.window,
     };
-    let all = experiment::sensitivity::analyse(&a.dir, &req)?;
-    for (m, rows) in &all {
-        println!("{m}:");
-        for r in rows {
-            let who = if r.parameter2.is_empty() {
-                r.parameter.clone()
-            } else {
-                format!("{} × {}", r.parameter, r.parameter2)
-            };
-            if r.conf.is_finite() {
-                println!(
-                    "  {:<8} {:<32} {:>10.4} ± {:.4}",
-                    r.index, who, r.value, r.conf
-                );
-            } else if r.lo.is_finite() {
-                println!(
-                    "  {:<8} {:<32} {:>10.4} [{:.4}, {:.4}]",
-                    r.index, who, r.value, r.lo, r.hi
-                );
-            } else {
-                println!("  {:<8} {:<32} {:>10.4}", r.index, who, r.value);
+    // The out folder of a file with several `[[designs]]` holds one folder per design.
+    let dirs = experiment::sensitivity::design_folders(&a.dir);
+    for dir in &dirs {
+        if dirs.len() > 1 || dir != &a.dir {
+            println!("{}:", dir.display());
+        }
+        let all = experiment::sensitivity::analyse(dir, &req)?;
+        for (m, rows) in &all {
+            println!("{m}:");
+            for r in rows {
+                let who = if r.parameter2.is_empty() {
+                    r.parameter.clone()
+                } else {
+                    format!("{} × {}", r.parameter, r.parameter2)
+                };
+                if r.conf.is_finite() {
+                    println!(
+                        "  {:<8} {:<32} {:>10.4} ± {:.4}",
+                        r.index, who, r.value, r.conf
+                    );
+                } else if r.lo.is_finite() {
+                    println!(
+                        "  {:<8} {:<32} {:>10.4} [{:.4}, {:.4}]",
+                        r.index, who, r.value, r.lo, r.hi
+                    );
+                } else {
+                    println!("  {:<8} {:<32} {:>10.4}", r.index, who, r.value);
+                }
             }
         }
+        println!("wrote {}", dir.join("sensitivity.parquet").display());
     }
-    println!("wrote {}", a.dir.join("sensitivity.parquet").display());
     Ok(0)
 }

@@ -1,7 +1,7 @@
 //! Sweeps on a cluster: shard selection (flag or the scheduler's array index), merging the
 //! shards of an out folder, and Slurm job-array scripts with a dependent merge job.
 
-use crate::command::{bad_input, load_plan, Failure};
+use crate::command::{bad_input, load_plan_design, Failure};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use gardengate_experiment::{finalize, store, PlanRecord};
@@ -90,9 +90,9 @@ pub fn merge(out: &Path, charts: bool) -> Result<()> {
         .filter(|&i| {
             let done = store::shard_path(out, i, plan.shards).is_file();
             let runs_done = plan
-                .shard_runs(i)
+                .shard_batches(i)
                 .iter()
-                .all(|r| store::run_finished(out, r.run_id));
+                .all(|&k| store::batch_finished(out, &plan, k));
             !runs_done || (!done && plan.shards != 1)
         })
         .collect();
@@ -133,7 +133,7 @@ pub struct SlurmArgs {
     /// At most this many shards at once (the %K throttle).
     #[arg(long)]
     pub max_parallel: Option<u32>,
-    /// Number of shards (default: one per run, at most 1000).
+    /// Number of shards (default: one per batch of runs, at most 1000).
     #[arg(long)]
     pub shards: Option<u32>,
     /// Submit with sbatch.
@@ -142,11 +142,14 @@ pub struct SlurmArgs {
     /// Replace results of another scenario.
     #[arg(long)]
     pub force: bool,
+    /// Run this one of the file's `[[designs]]` (one job array per design).
+    #[arg(long)]
+    pub design: Option<String>,
 }
 
 /// Writes (and optionally submits) the job array and the merge job.
 pub fn slurm(a: SlurmArgs) -> Result<i32, Failure> {
-    let plan = load_plan(&a.scenario, None, None)?;
+    let plan = load_plan_design(&a.scenario, a.design.as_deref(), None, None)?;
     // An existing plan of this scenario (from `gardengate plan`) keeps its shard count.
     let planned = PlanRecord::read(&a.out)
         .ok()
@@ -157,7 +160,11 @@ pub fn slurm(a: SlurmArgs) -> Result<i32, Failure> {
         .or(planned)
         .unwrap_or((plan.runs.len() as u32).min(1000))
         .max(1);
-    let rec = PlanRecord::from_plan(&plan, shards);
+    let mut rec = PlanRecord::from_plan(&plan, shards);
+    if a.shards.is_none() && planned.is_none() {
+        // One shard per batch by default (more would get no runs).
+        rec.shards = shards.min(rec.batches()).max(1);
+    }
     {
         let _lock = store::lock_file(&a.out, store::LOCK_FILE, store::LockMode::Exclusive, false)?;
         store::prepare(&a.out, &rec, true, a.force)?;
@@ -186,13 +193,17 @@ pub fn slurm(a: SlurmArgs) -> Result<i32, Failure> {
     }
     let q = |p: &Path| shell_quote(&p.display().to_string());
     let array = format!(
-        "{head}#SBATCH --array=0-{}{throttle}\n#SBATCH --cpus-per-task={}\n{}#SBATCH --output={}/logs/shard-%a.out\n\n# One shard of the plan in {out}; the shard count comes from plan.json.\nset -euo pipefail\nexec {} run {} --out {} --shard-from-env --quiet --no-charts\n",
+        "{head}#SBATCH --array=0-{}{throttle}\n#SBATCH --cpus-per-task={}\n{}#SBATCH --output={}/logs/shard-%a.out\n\n# One shard of the plan in {out}; the shard count comes from plan.json.\nset -euo pipefail\nexec {} run {}{} --out {} --shard-from-env --quiet --no-charts\n",
         rec.shards - 1,
         a.cpus,
         a.mem.as_ref().map(|m| format!("#SBATCH --mem={m}\n")).unwrap_or_default(),
         dir.display(),
         q(&exe),
         q(&scenario),
+        a.design
+            .as_ref()
+            .map(|d| format!(" --design {}", shell_quote(d)))
+            .unwrap_or_default(),
         q(&out),
         out = out.display(),
     );

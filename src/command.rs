@@ -35,12 +35,23 @@ pub fn load_plan(
     seed: Option<u64>,
     replicates: Option<u32>,
 ) -> Result<scenario::Plan, Failure> {
+    load_plan_design(path, None, seed, replicates)
+}
+
+/// [`load_plan`] of one of the file's `[[designs]]` (by name).
+pub fn load_plan_design(
+    path: &Path,
+    design: Option<&str>,
+    seed: Option<u64>,
+    replicates: Option<u32>,
+) -> Result<scenario::Plan, Failure> {
     if replicates == Some(0) {
         return Err(bad_input(
             "--replicates 0: expected at least 1 replicate per point",
         ));
     }
-    let plan = scenario::load(path).map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
+    let plan = scenario::load_design(path, design)
+        .map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
     Ok(plan.with_overrides(seed, replicates))
 }
 

@@ -321,13 +321,14 @@ pub fn frame(plan: &PlanRecord, rows: &[EffectRow]) -> Result<DataFrame> {
 /// Reads every run's metric values of a complete out folder.
 pub fn read_runs(out: &Path, plan: &PlanRecord) -> Result<Vec<RunValues>> {
     let mut runs = Vec::with_capacity(plan.runs.len());
-    for r in &plan.runs {
-        let df = frame::read_parquet(&store::run_parquet(out, r.run_id))?;
-        runs.push(RunValues {
-            run_id: r.run_id,
-            point_id: r.point_id,
-            columns: metric_values(&df, &plan.sweep_columns)?,
-        });
+    for k in 0..plan.batches() {
+        for (r, df) in store::read_batch(out, plan, k)? {
+            runs.push(RunValues {
+                run_id: r.run_id,
+                point_id: r.point_id,
+                columns: metric_values(&df, &plan.sweep_columns)?,
+            });
+        }
     }
     Ok(runs)
 }

@@ -55,12 +55,11 @@ pub fn metric_values(df: &DataFrame, sweep: &[String]) -> Result<Vec<(String, Ve
     Ok(out)
 }
 
-/// Runs that are not finished yet.
+/// Runs that are not finished yet (those of unfinished batches).
 pub fn missing_runs(out: &Path, plan: &PlanRecord) -> Vec<u32> {
-    plan.runs
-        .iter()
-        .filter(|r| !store::run_finished(out, r.run_id))
-        .map(|r| r.run_id)
+    (0..plan.batches())
+        .filter(|&k| !store::batch_finished(out, plan, k))
+        .flat_map(|k| plan.batch(k).iter().map(|r| r.run_id))
         .collect()
 }
 
@@ -87,21 +86,18 @@ pub fn finalize_report(out: &Path, threads: usize, draw_charts: bool) -> Result<
     store::verify_plan(out, &plan)?;
     let mut steps: Option<DataFrame> = None;
     let mut runs = Vec::with_capacity(plan.runs.len());
-    for r in &plan.runs {
-        store::verify_run(out, &plan, r).map_err(|e| {
-            anyhow::anyhow!("{e:#}\n  help: delete that run's files and run again with --resume")
-        })?;
-        let df = frame::read_parquet(&store::run_parquet(out, r.run_id))?;
-        store::verify_frame(&df, &plan, r, &store::run_parquet(out, r.run_id))?;
-        runs.push(RunValues {
-            run_id: r.run_id,
-            point_id: r.point_id,
-            columns: metric_values(&df, &plan.sweep_columns)?,
-        });
-        match &mut steps {
-            None => steps = Some(df),
-            Some(s) => {
-                s.vstack_mut(&df)?;
+    for k in 0..plan.batches() {
+        for (r, df) in store::read_batch(out, &plan, k)? {
+            runs.push(RunValues {
+                run_id: r.run_id,
+                point_id: r.point_id,
+                columns: metric_values(&df, &plan.sweep_columns)?,
+            });
+            match &mut steps {
+                None => steps = Some(df),
+                Some(s) => {
+                    s.vstack_mut(&df)?;
+                }
             }
         }
     }
@@ -288,8 +284,10 @@ fn summary_frame(plan: &PlanRecord, s: &Summary) -> Result<DataFrame> {
 fn write_manifest(out: &Path, plan: &PlanRecord, threads: usize) -> Result<()> {
     let mut runs = Vec::new();
     let (mut first, mut last, mut total) = (f64::INFINITY, 0f64, 0f64);
-    for r in &plan.runs {
-        let rec = store::read_run_record(out, r.run_id)?;
+    let records = (0..plan.batches())
+        .map(|k| store::read_batch_records(out, plan, k).map(|r| r.0))
+        .collect::<Result<Vec<_>>>()?;
+    for (r, rec) in plan.runs.iter().zip(records.into_iter().flatten()) {
         first = first.min(rec.started_unix);
         last = last.max(rec.finished_unix);
         total += rec.wall_s;

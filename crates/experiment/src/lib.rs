@@ -3,8 +3,9 @@
 //!
 //! Layout of an out folder:
 //! - `plan.json`: every run's id, point, parameters and seed, and the shard count;
-//! - `runs/run-NNNNNN.parquet` + `.json`: one finished run's rows and timings, each written
-//!   atomically as soon as the run ends (a run counts as finished when both exist);
+//! - `runs/batch-NNNNNN.parquet` + `.json`: the rows and timings of a batch of consecutive
+//!   runs (`runs/run-NNNNNN.*` when a batch is one run), each written atomically as soon as
+//!   the batch ends (a batch counts as finished when both exist);
 //! - `shards/shard-I-of-N.json`: completion record of a shard;
 //! - `steps.parquet`, `summary.parquet`, `summary.csv`, `manifest.json`, `charts/`: the
 //!   assembled results, built only from the files above, so a one-machine run, a resumed
@@ -175,36 +176,40 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
     if let Some(d) = &plan.design {
         sensitivity::write_design(&opts.out, d)?;
     }
-    let mine: Vec<RunSpec> = plan
-        .runs
-        .iter()
-        .copied()
-        .filter(|r| opts.shard.is_none_or(|(i, n)| r.run_id % n == i))
+    // The folder's plan decides the batches and shards (a resumed folder keeps its layout).
+    let record = PlanRecord::read(&opts.out)?;
+    let mine: Vec<u32> = (0..record.batches())
+        .filter(|&k| opts.shard.is_none_or(|(i, n)| k % n == i))
         .collect();
-    let todo: Vec<RunSpec> = mine
+    let mine_runs: usize = mine.iter().map(|&k| record.batch(k).len()).sum();
+    // A batch whose files are damaged (truncated, copied from another run) runs again.
+    let todo: Vec<u32> = mine
         .iter()
         .copied()
-        .filter(|r| {
-            // A run whose files are damaged (truncated, copied from another run) runs again.
-            !(store::run_finished(&opts.out, r.run_id)
-                && store::verify_run(&opts.out, &record, r).is_ok())
+        .filter(|&k| {
+            !(store::batch_finished(&opts.out, &record, k)
+                && store::verify_batch(&opts.out, &record, k).is_ok())
         })
         .collect();
-    let skipped = mine.len() - todo.len();
+    let todo_runs: usize = todo.iter().map(|&k| record.batch(k).len()).sum();
+    let skipped = mine_runs - todo_runs;
     let pool = thread_pool(opts.threads)?;
     let threads = pool.current_num_threads();
-    let total_steps = todo.len() as u64 * plan.source.steps as u64;
+    let total_steps = todo_runs as u64 * plan.source.steps as u64;
     opts.progress.send(ProgressEvent::Start {
-        runs: todo.len(),
+        runs: todo_runs,
         skipped,
         steps: total_steps,
     });
-    let run_one = |k: usize, spec: &RunSpec| -> Result<()> {
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    // One run: its rows and record (the `.parquet` size is filled in when its batch is
+    // written). A pure function of its scenario and seed, whichever thread runs it.
+    let run_one = |spec: &RunSpec| -> Result<(DataFrame, RunRecord)> {
         let point = &plan.points[spec.point_id as usize];
         let started = store::now_unix();
         let t = Instant::now();
         let sc = Arc::new(point.scenario.clone());
-        let mut df = pool.install(|| -> Result<DataFrame> {
+        let df = pool.install(|| -> Result<DataFrame> {
             let mut sim = Simulation::new(sc.clone(), spec.seed).map_err(|e| anyhow::anyhow!(e))?;
             while !sim.finished() {
                 sim.step();
@@ -214,65 +219,86 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
             run_frame(spec, &point.params, &table)
         })?;
         let wall = t.elapsed().as_secs_f64();
-        let pq = store::run_parquet(&opts.out, spec.run_id);
-        frame::write_parquet(&mut df, &pq)?;
-        let parquet_bytes = std::fs::metadata(&pq)
-            .with_context(|| format!("reading {}", pq.display()))?
-            .len();
-        store::write_run_record(
-            &opts.out,
-            &RunRecord {
-                run_id: spec.run_id,
-                point_id: spec.point_id,
-                replicate: spec.replicate,
-                seed: spec.seed,
-                started_unix: started,
-                finished_unix: store::now_unix(),
-                wall_s: wall,
-                threads,
-                host: store::hostname(),
-                scenario_hash: record.scenario_hash.clone(),
-                parquet_bytes: Some(parquet_bytes),
-            },
-        )?;
+        let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         opts.progress.send(ProgressEvent::RunFinished {
             index: k,
-            of: todo.len(),
+            of: todo_runs,
             run_id: spec.run_id,
             point_id: spec.point_id,
             label: point.label.clone(),
             replicate: spec.replicate,
             wall_s: wall,
         });
-        Ok(())
+        let rec = RunRecord {
+            run_id: spec.run_id,
+            point_id: spec.point_id,
+            replicate: spec.replicate,
+            seed: spec.seed,
+            started_unix: started,
+            finished_unix: store::now_unix(),
+            wall_s: wall,
+            threads,
+            host: store::hostname(),
+            scenario_hash: record.scenario_hash.clone(),
+            parquet_bytes: None,
+        };
+        Ok((df, rec))
     };
     // Small worlds (a few chunks of consumers) leave threads idle within a run: their runs go
-    // side by side instead, one per thread. Each run is a pure function of its scenario and
-    // seed and writes its own files, so the data do not depend on this choice.
+    // side by side instead, one per thread, batches side by side too (a batch's file is
+    // written by whichever thread finishes it while the others keep running). Each run is a
+    // pure function of its scenario and seed and its rows go to its own batch at a fixed
+    // place, so the data do not depend on this choice. At most a few batches per thread are
+    // in memory at once: runs stream to disk batch by batch.
     let consumers = plan
         .points
         .iter()
         .map(|p| p.scenario.consumers.count)
         .max()
         .unwrap_or(0);
-    if threads > 1 && todo.len() > 1 && consumers <= RUNS_SIDE_BY_SIDE_CONSUMERS {
+    let side_by_side = threads > 1 && todo_runs > 1 && consumers <= RUNS_SIDE_BY_SIDE_CONSUMERS;
+    let run_batch_k = |k: u32| -> Result<()> {
         use rayon::prelude::*;
-        pool.install(|| {
-            todo.par_iter()
-                .enumerate()
-                .try_for_each(|(k, spec)| run_one(k, spec))
-        })?;
+        let specs = record.batch(k);
+        let results: Vec<(DataFrame, RunRecord)> = if side_by_side && specs.len() > 1 {
+            pool.install(|| specs.par_iter().map(run_one).collect::<Result<Vec<_>>>())?
+        } else {
+            specs.iter().map(run_one).collect::<Result<Vec<_>>>()?
+        };
+        let mut recs = Vec::with_capacity(results.len());
+        let mut df: Option<DataFrame> = None;
+        for (part, rec) in results {
+            recs.push(rec);
+            match &mut df {
+                None => df = Some(part),
+                Some(d) => {
+                    d.vstack_mut(&part)?;
+                }
+            }
+        }
+        let mut df = df.ok_or_else(|| anyhow::anyhow!("batch {k} has no runs"))?;
+        df.align_chunks();
+        store::write_batch(&opts.out, &record, k, &mut df, recs)
+    };
+    if side_by_side && todo.len() > 1 {
+        use rayon::prelude::*;
+        pool.install(|| todo.par_iter().try_for_each(|&k| run_batch_k(k)))?;
     } else {
-        for (k, spec) in todo.iter().enumerate() {
-            run_one(k, spec)?;
+        for &k in &todo {
+            run_batch_k(k)?;
         }
     }
     opts.progress.send(ProgressEvent::RunsDone);
     if let Some((i, n)) = opts.shard {
-        store::write_shard_record(&opts.out, i, n, &mine)?;
+        let runs: Vec<RunSpec> = mine
+            .iter()
+            .flat_map(|&k| record.batch(k))
+            .copied()
+            .collect();
+        store::write_shard_record(&opts.out, i, n, &runs)?;
     }
     let mut report = BatchReport {
-        ran: todo.len(),
+        ran: todo_runs,
         skipped,
         finalized: false,
         wall_s: 0.0,

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use gardengate_charts::{self as charts, sensitivity as sensitivity_charts};
 use gardengate_core::metrics::sensitivity::{self, Options, Row};
 use gardengate_core::scenario::design::{Design, Method};
+use gardengate_core::scenario::variants::{Stat, BASELINE_NAME};
 use gardengate_core::scenario::{error, ParamValue};
 use gardengate_io::frame;
 use gardengate_io::store::PlanRecord;
@@ -53,11 +54,18 @@ pub struct Request {
     pub options: Options,
     /// Draw charts.
     pub charts: bool,
+    /// Analyse the paired effect of this variant (None: the design's `effect_of`, else
+    /// levels).
+    pub effect_of: Option<String>,
+    /// A `[[windows]]` entry by name (None: the design's `window`, else `window`).
+    pub named_window: Option<String>,
 }
 
 impl Default for Request {
     fn default() -> Self {
         Request {
+            effect_of: None,
+            named_window: None,
             metrics: Vec::new(),
             window: None,
             options: Options::default(),
@@ -105,10 +113,45 @@ pub fn write_design(out: &Path, d: &Design) -> Result<()> {
     frame::write_csv(&mut df, &out.join("design.csv"))
 }
 
+/// The design folders of `out`: `out` itself when it holds a plan, else its sub-folders that
+/// do (a file with several `[[designs]]` runs each into `OUT/<name>/`), in name order; `out`
+/// alone when there are none (analysing it then says what is missing).
+pub fn design_folders(out: &Path) -> Vec<std::path::PathBuf> {
+    if out.join("plan.json").is_file() {
+        return vec![out.to_path_buf()];
+    }
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(out)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("plan.json").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    if dirs.is_empty() {
+        dirs.push(out.to_path_buf());
+    }
+    dirs
+}
+
 /// Mean of `metric` over the window for every run of the plan, in `plan.runs` order, read
 /// from `steps.parquet`.
 pub fn run_levels(out: &Path, plan: &PlanRecord, metric: &str, window: Window) -> Result<Vec<f64>> {
     let (from, to) = window.range(plan.steps)?;
+    run_stats(out, plan, metric, from, to, Stat::Mean)
+}
+
+/// [`run_levels`] of steps `from..=to` with a window's statistic: the mean, or the sum
+/// (in step order) times the plan's `sum_scale`, as `effects` computes it.
+pub fn run_stats(
+    out: &Path,
+    plan: &PlanRecord,
+    metric: &str,
+    from: u32,
+    to: u32,
+    stat: Stat,
+) -> Result<Vec<f64>> {
     let path = out.join("steps.parquet");
     let f = std::fs::File::open(&path).with_context(|| {
         format!(
@@ -165,7 +208,51 @@ pub fn run_levels(out: &Path, plan: &PlanRecord, metric: &str, window: Window) -
             path.display()
         );
     }
-    Ok(sum.iter().map(|s| s / want as f64).collect())
+    Ok(sum
+        .iter()
+        .map(|s| match stat {
+            Stat::Mean => s / want as f64,
+            Stat::Sum => s * plan.comparison.sum_scale,
+        })
+        .collect())
+}
+
+/// Per sample `s` of a design with variants, the paired effect of `variant`: the mean over
+/// replicates r of `per_run[q, r] − per_run[c, r]`, where q is the variant's s-th point (the
+/// variant's points take the design's samples in order) and c the baseline point it is paired
+/// with (same parameter values and seeds: s itself, or an earlier sample with the same values).
+/// `per_run` is in `plan.runs` order.
+pub fn sample_effects(
+    plan: &PlanRecord,
+    samples: usize,
+    per_run: &[f64],
+    variant: &str,
+) -> Result<Vec<f64>> {
+    let cmp = &plan.comparison;
+    let reps = plan.replicates as usize;
+    let points: Vec<usize> = (0..plan.points.len())
+        .filter(|&q| cmp.variant.get(q).is_some_and(|v| v == variant))
+        .collect();
+    if points.len() != samples {
+        bail!(
+            "variant `{variant}` has {} points, the design {samples} samples\n  help: a variant analysed by a design must not sweep parameters of its own",
+            points.len()
+        );
+    }
+    let mut y = Vec::with_capacity(samples);
+    for (s, &q) in points.iter().enumerate() {
+        let c = cmp.compare_to.get(q).copied().flatten().map(|c| c as usize);
+        let same_values = |c: usize| plan.points[c].params[1..] == plan.points[s].params[1..];
+        let Some(c) = c.filter(|&c| same_values(c) && same_values(q)) else {
+            bail!("variant `{variant}`'s point {q} is not paired with design sample {s}");
+        };
+        let mut sum = 0.0;
+        for r in 0..reps {
+            sum += per_run[q * reps + r] - per_run[c * reps + r];
+        }
+        y.push(sum / reps as f64);
+    }
+    Ok(y)
 }
 
 /// Per sample (plan point), the mean of a per-run scalar over the sample's replicates.
@@ -200,31 +287,110 @@ pub fn analyse(out: &Path, req: &Request) -> Result<Vec<(String, Vec<Row>)>> {
     } else {
         req.metrics.clone()
     };
-    let window = req
-        .window
-        .unwrap_or(Window::Last(plan.summary_last_steps.max(1)));
-    let (from, to) = window.range(plan.steps)?;
+    let effect_of = req.effect_of.clone().or(design.effect_of.clone());
+    // A window given on the command line replaces the design's named one.
+    let named = req.named_window.clone().or(if req.window.is_some() {
+        None
+    } else {
+        design.window.clone()
+    });
+    let (window_name, from, to, stat) = match &named {
+        Some(n) => {
+            let Some(w) = plan.comparison.windows.iter().find(|w| &w.name == n) else {
+                bail!(
+                    "{}: no `[[windows]]` named `{n}` in the scenario\n  help: {}",
+                    out.display(),
+                    if plan.comparison.windows.is_empty() {
+                        "add one, or give --from/--to".to_string()
+                    } else {
+                        error::suggest(n, plan.comparison.windows.iter().map(|w| w.name.as_str()))
+                    }
+                );
+            };
+            (n.clone(), w.from, w.to, w.stat)
+        }
+        None => {
+            let window = req
+                .window
+                .unwrap_or(Window::Last(plan.summary_last_steps.max(1)));
+            let (from, to) = window.range(plan.steps)?;
+            (String::new(), from, to, Stat::Mean)
+        }
+    };
+    let samples = design.samples();
+    if let Some(v) = &effect_of {
+        if !plan.comparison.variant.iter().any(|x| x == v) || v == BASELINE_NAME {
+            bail!(
+                "{}: `{v}` is not a variant of this design's scenario\n  help: {}",
+                out.display(),
+                error::suggest(
+                    v,
+                    plan.comparison
+                        .common_random_numbers
+                        .iter()
+                        .map(|(n, _)| n.as_str())
+                )
+            );
+        }
+    }
     let mut all = Vec::new();
     let mut outputs = Vec::new();
     for m in &metrics {
-        let y = sample_outputs(&plan, &run_levels(out, &plan, m, window)?);
+        let per_run = run_stats(out, &plan, m, from, to, stat)?;
+        let y = match &effect_of {
+            Some(v) => sample_effects(&plan, samples, &per_run, v)?,
+            // With variants, the design's samples are the file's own (first) points.
+            None => sample_outputs(&plan, &per_run)
+                .into_iter()
+                .take(samples)
+                .collect(),
+        };
         let rows = sensitivity::analyse(design, &y, &req.options)
             .map_err(|e| anyhow::anyhow!("metric `{m}`: {e}"))?;
         all.push((m.clone(), rows));
         outputs.push(y);
     }
-    let mut df = frame_of(&all, from, to, plan.replicates)?;
+    let what = Output {
+        effect_of: effect_of.clone().unwrap_or_default(),
+        window: window_name,
+        stat: match stat {
+            Stat::Mean => "mean",
+            Stat::Sum => "sum",
+        },
+    };
+    let mut df = frame_of(&all, from, to, plan.replicates, &what)?;
     frame::write_parquet(&mut df, &out.join("sensitivity.parquet"))?;
     frame::write_csv(&mut df, &out.join("sensitivity.csv"))?;
     if req.charts {
         for ((m, rows), y) in all.iter().zip(&outputs) {
-            draw(out, design, m, rows, y, from, to)?;
+            let label = if what.effect_of.is_empty() {
+                m.clone()
+            } else {
+                format!("effect of {} on {m}", what.effect_of)
+            };
+            draw(out, design, m, &label, rows, y, from, to)?;
         }
     }
     Ok(all)
 }
 
-fn frame_of(all: &[(String, Vec<Row>)], from: u32, to: u32, reps: u32) -> Result<DataFrame> {
+/// What the analysed output is (columns of `sensitivity.parquet`).
+struct Output {
+    /// The variant whose paired effect is analysed (empty: levels).
+    effect_of: String,
+    /// The `[[windows]]` name (empty: a window of steps).
+    window: String,
+    /// `mean` or `sum` over the window.
+    stat: &'static str,
+}
+
+fn frame_of(
+    all: &[(String, Vec<Row>)],
+    from: u32,
+    to: u32,
+    reps: u32,
+    what: &Output,
+) -> Result<DataFrame> {
     let rows: Vec<(&str, &Row)> = all
         .iter()
         .flat_map(|(m, rs)| rs.iter().map(move |r| (m.as_str(), r)))
@@ -271,6 +437,20 @@ fn frame_of(all: &[(String, Vec<Row>)], from: u32, to: u32, reps: u32) -> Result
             "hi".into(),
             rows.iter().map(|r| r.1.hi).collect::<Vec<f64>>(),
         ),
+        Column::new(
+            "output".into(),
+            vec![
+                if what.effect_of.is_empty() {
+                    "level"
+                } else {
+                    "effect"
+                };
+                n
+            ],
+        ),
+        Column::new("effect_of".into(), vec![what.effect_of.as_str(); n]),
+        Column::new("window".into(), vec![what.window.as_str(); n]),
+        Column::new("stat".into(), vec![what.stat; n]),
         Column::new("window_from".into(), vec![from; n]),
         Column::new("window_to".into(), vec![to; n]),
         Column::new("replicates".into(), vec![reps; n]),
@@ -278,10 +458,12 @@ fn frame_of(all: &[(String, Vec<Row>)], from: u32, to: u32, reps: u32) -> Result
     Ok(DataFrame::new(n, cols)?)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn draw(
     out: &Path,
     d: &Design,
     metric: &str,
+    label: &str,
     rows: &[Row],
     y: &[f64],
     from: u32,
@@ -294,7 +476,7 @@ fn draw(
             .find(|r| r.index == index && r.parameter == p && r.parameter2.is_empty())
             .map_or((f64::NAN, f64::NAN), |r| (r.value, r.conf))
     };
-    let what = format!("{metric}, mean of steps {from}–{to}");
+    let what = format!("{label}, steps {from}–{to}");
     match d.method {
         Method::Sobol => {
             let values: Vec<Vec<(f64, f64)>> = names
@@ -303,7 +485,7 @@ fn draw(
                 .collect();
             charts::grouped_bars(
                 &dir.join(format!("sensitivity_sobol__{metric}")),
-                &format!("Sobol' indices of {metric}, steps {from}–{to} (95% intervals)"),
+                &format!("Sobol' indices of {label}, steps {from}–{to} (95% intervals)"),
                 "share of output variance",
                 &names,
                 &["S1 (first order)".into(), "ST (total)".into()],
@@ -339,7 +521,7 @@ fn draw(
                 .collect();
             charts::grouped_bars(
                 &dir.join(format!("sensitivity_regression__{metric}")),
-                &format!("SRC and PRCC of {metric}, steps {from}–{to} (95% intervals)"),
+                &format!("SRC and PRCC of {label}, steps {from}–{to} (95% intervals)"),
                 "coefficient",
                 &names,
                 &["SRC".into(), "PRCC".into()],
@@ -360,8 +542,8 @@ fn draw(
         .collect();
     sensitivity_charts::scatter_panels(
         &dir.join(format!("sensitivity_scatter__{metric}")),
-        &format!("{metric} against each parameter (one point per sample, steps {from}–{to})"),
-        metric,
+        &format!("{label} against each parameter (one point per sample, steps {from}–{to})"),
+        label,
         &panels,
     )
 }

@@ -123,6 +123,43 @@ pub struct PlanRecord {
     /// The experimental design whose samples are the points (`[design]`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub design: Option<gardengate_core::scenario::design::Design>,
+    /// Runs per batch file: batch `k` holds runs `k·batch_runs ..` (consecutive run ids) in
+    /// `runs/batch-NNNNNN.parquet` + `.json`; 1 means one `runs/run-NNNNNN.*` pair per run
+    /// (the layout of older versions, whose plans lack the key). Chosen from the plan alone
+    /// ([`batch_runs_for`]), never from the thread count.
+    #[serde(default = "one")]
+    pub batch_runs: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A batch file holds about this many consumer-steps at most: enough that its fixed cost
+/// (create, fsync and rename of two files, about 30 ms) is a few percent of its runs' time.
+pub const BATCH_CONSUMER_STEPS: u64 = 1 << 24;
+
+/// Most runs in one batch file (what a kill can lose, and what a batch holds in memory).
+pub const MAX_BATCH_RUNS: u32 = 32;
+
+/// A plan is cut into at least this many batches (so resume and shards stay fine-grained);
+/// a plan of fewer than twice as many runs keeps one file per run.
+pub const MIN_BATCHES: u32 = 16;
+
+/// Runs per batch file of a plan: as many as fit [`BATCH_CONSUMER_STEPS`] of its largest
+/// point's world, at most [`MAX_BATCH_RUNS`] and at most runs / [`MIN_BATCHES`], at least 1.
+/// A function of the plan only, so every machine, thread count and shard agrees on it.
+pub fn batch_runs_for(plan: &Plan) -> u32 {
+    let size = plan
+        .points
+        .iter()
+        .map(|p| p.scenario.consumers.count * p.scenario.steps.max(1) as u64)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let by_size = BATCH_CONSUMER_STEPS / size;
+    let by_count = plan.runs.len() as u64 / MIN_BATCHES as u64;
+    by_size.min(by_count).clamp(1, MAX_BATCH_RUNS as u64) as u32
 }
 
 impl PlanRecord {
@@ -181,7 +218,44 @@ impl PlanRecord {
                 .collect(),
             comparison: plan.comparison.clone(),
             design: plan.design.clone(),
+            batch_runs: batch_runs_for(plan),
         }
+    }
+
+    /// Runs per batch file (at least 1).
+    pub fn batch_size(&self) -> u32 {
+        self.batch_runs.max(1)
+    }
+
+    /// Number of batches.
+    pub fn batches(&self) -> u32 {
+        (self.runs.len() as u32).div_ceil(self.batch_size())
+    }
+
+    /// The batch that holds a run.
+    pub fn batch_of(&self, run_id: u32) -> u32 {
+        run_id / self.batch_size()
+    }
+
+    /// The runs of batch `k`, in run_id order (empty past the last batch).
+    pub fn batch(&self, k: u32) -> &[RunSpec] {
+        let b = self.batch_size() as usize;
+        let from = (k as usize * b).min(self.runs.len());
+        let to = (from + b).min(self.runs.len());
+        &self.runs[from..to]
+    }
+
+    /// The shard that runs batch `k` (batch mod shards; with one run per batch, run_id mod
+    /// shards as in older versions).
+    pub fn shard_of_batch(&self, k: u32) -> u32 {
+        k % self.shards.max(1)
+    }
+
+    /// The batches of shard `i`.
+    pub fn shard_batches(&self, i: u32) -> Vec<u32> {
+        (0..self.batches())
+            .filter(|&k| self.shard_of_batch(k) == i)
+            .collect()
     }
 
     /// Reads `plan.json` of an out folder.
@@ -210,7 +284,7 @@ impl PlanRecord {
         self.runs
             .iter()
             .copied()
-            .filter(|r| r.run_id % self.shards == i)
+            .filter(|r| self.shard_of_batch(self.batch_of(r.run_id)) == i)
             .collect()
     }
 }
@@ -244,6 +318,173 @@ pub struct RunRecord {
     pub parquet_bytes: Option<u64>,
 }
 
+/// The record of a batch file of several runs (`runs/batch-NNNNNN.json`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct BatchRecord {
+    /// Batch index.
+    pub batch: u32,
+    /// Scenario hash of the plan.
+    pub scenario_hash: String,
+    /// Size of the batch's `.parquet` file in bytes (detects a truncated file).
+    pub parquet_bytes: u64,
+    /// Each run's record, in run_id order.
+    pub runs: Vec<RunRecord>,
+}
+
+/// Path of batch `k`'s rows (a run's file when batches hold one run).
+pub fn batch_parquet(out: &Path, plan: &PlanRecord, k: u32) -> PathBuf {
+    if plan.batch_size() == 1 {
+        run_parquet(out, k)
+    } else {
+        out.join("runs").join(format!("batch-{k:06}.parquet"))
+    }
+}
+
+/// Path of batch `k`'s record.
+pub fn batch_json(out: &Path, plan: &PlanRecord, k: u32) -> PathBuf {
+    if plan.batch_size() == 1 {
+        run_json(out, k)
+    } else {
+        out.join("runs").join(format!("batch-{k:06}.json"))
+    }
+}
+
+/// Whether batch `k` finished (both files are written atomically, the record last).
+pub fn batch_finished(out: &Path, plan: &PlanRecord, k: u32) -> bool {
+    batch_parquet(out, plan, k).is_file() && batch_json(out, plan, k).is_file()
+}
+
+/// The run records of batch `k` and the `.parquet` size its record names.
+pub fn read_batch_records(
+    out: &Path,
+    plan: &PlanRecord,
+    k: u32,
+) -> Result<(Vec<RunRecord>, Option<u64>)> {
+    if plan.batch_size() == 1 {
+        let r = read_run_record(out, k)?;
+        let bytes = r.parquet_bytes;
+        return Ok((vec![r], bytes));
+    }
+    let p = batch_json(out, plan, k);
+    let text = std::fs::read_to_string(&p).with_context(|| format!("{}", p.display()))?;
+    let rec: BatchRecord = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a gardengate batch record", p.display()))?;
+    let mut wrong = Vec::new();
+    if rec.batch != k {
+        wrong.push(format!("it is batch {}, expected batch {k}", rec.batch));
+    }
+    if rec.scenario_hash != plan.scenario_hash {
+        wrong.push("it belongs to another scenario (scenario hash differs)".into());
+    }
+    if rec.runs.len() != plan.batch(k).len() {
+        wrong.push(format!(
+            "{} runs, the plan puts {} in this batch",
+            rec.runs.len(),
+            plan.batch(k).len()
+        ));
+    }
+    if !wrong.is_empty() {
+        bail!("{}: {}", p.display(), wrong.join("; "));
+    }
+    Ok((rec.runs, Some(rec.parquet_bytes)))
+}
+
+/// Checks a finished batch's files against the plan: the record names this batch's runs,
+/// seeds and scenario, their timings are sane, and the `.parquet` file has the size the
+/// record says. Returns the run records, or what is wrong, naming the file.
+pub fn verify_batch(out: &Path, plan: &PlanRecord, k: u32) -> Result<Vec<RunRecord>> {
+    let (recs, bytes) = read_batch_records(out, plan, k)?;
+    let p = batch_json(out, plan, k);
+    let mut wrong = Vec::new();
+    for (rec, spec) in recs.iter().zip(plan.batch(k)) {
+        wrong.extend(record_problems(rec, plan, spec));
+    }
+    if let Some(n) = bytes {
+        let pq = batch_parquet(out, plan, k);
+        let len = std::fs::metadata(&pq)
+            .with_context(|| format!("reading {}", pq.display()))?
+            .len();
+        if len != n {
+            wrong.push(format!(
+                "{} has {len} bytes, the record says {n} (truncated or replaced)",
+                pq.display()
+            ));
+        }
+    }
+    if !wrong.is_empty() {
+        bail!("{}: {}", p.display(), wrong.join("; "));
+    }
+    Ok(recs)
+}
+
+/// Writes batch `k`: its rows (the runs' frames stacked in run_id order), then its record
+/// (the runs' records with the `.parquet`'s size), each atomically, the record last.
+pub fn write_batch(
+    out: &Path,
+    plan: &PlanRecord,
+    k: u32,
+    df: &mut polars::prelude::DataFrame,
+    mut runs: Vec<RunRecord>,
+) -> Result<()> {
+    let pq = batch_parquet(out, plan, k);
+    crate::frame::write_parquet(df, &pq)?;
+    let bytes = std::fs::metadata(&pq)
+        .with_context(|| format!("reading {}", pq.display()))?
+        .len();
+    if plan.batch_size() == 1 {
+        let mut r = runs
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("batch {k} has no run"))?;
+        r.parquet_bytes = Some(bytes);
+        return write_run_record(out, &r);
+    }
+    let rec = BatchRecord {
+        batch: k,
+        scenario_hash: plan.scenario_hash.clone(),
+        parquet_bytes: bytes,
+        runs,
+    };
+    write_bytes(
+        &batch_json(out, plan, k),
+        serde_json::to_string_pretty(&rec)?.as_bytes(),
+    )
+}
+
+/// Reads batch `k` after checking its record: each run's rows (checked by [`verify_frame`])
+/// with its spec, in run_id order.
+pub fn read_batch(
+    out: &Path,
+    plan: &PlanRecord,
+    k: u32,
+) -> Result<Vec<(RunSpec, polars::prelude::DataFrame)>> {
+    verify_batch(out, plan, k).map_err(|e| {
+        anyhow::anyhow!("{e:#}\n  help: delete that batch's files and run again with --resume")
+    })?;
+    let path = batch_parquet(out, plan, k);
+    let df = crate::frame::read_parquet(&path)?;
+    let specs = plan.batch(k);
+    let steps = plan.steps as usize;
+    if df.height() != specs.len() * steps {
+        bail!(
+            "{}: {} rows; expected {} runs × {steps} steps",
+            path.display(),
+            df.height(),
+            specs.len()
+        );
+    }
+    let mut res = Vec::with_capacity(specs.len());
+    for (j, spec) in specs.iter().enumerate() {
+        let part = if specs.len() == 1 {
+            df.clone()
+        } else {
+            df.slice((j * steps) as i64, steps)
+        };
+        verify_frame(&part, plan, spec, &path)?;
+        res.push((*spec, part));
+    }
+    Ok(res)
+}
+
 /// Path of a run's rows.
 pub fn run_parquet(out: &Path, run_id: u32) -> PathBuf {
     out.join("runs").join(format!("run-{run_id:06}.parquet"))
@@ -254,17 +495,8 @@ pub fn run_json(out: &Path, run_id: u32) -> PathBuf {
     out.join("runs").join(format!("run-{run_id:06}.json"))
 }
 
-/// Whether a run finished (both files are written atomically, the record last).
-pub fn run_finished(out: &Path, run_id: u32) -> bool {
-    run_parquet(out, run_id).is_file() && run_json(out, run_id).is_file()
-}
-
-/// Checks a finished run's files against the plan: the record names this run, seed and
-/// scenario, its timings are sane, and the `.parquet` file has the size the record says
-/// (a truncated or copied file is caught). Returns what is wrong, naming the file.
-pub fn verify_run(out: &Path, plan: &PlanRecord, spec: &RunSpec) -> Result<()> {
-    let rec = read_run_record(out, spec.run_id)?;
-    let p = run_json(out, spec.run_id);
+/// What is wrong with a run's record against its spec in the plan (empty: nothing).
+fn record_problems(rec: &RunRecord, plan: &PlanRecord, spec: &RunSpec) -> Vec<String> {
     let mut wrong = Vec::new();
     if rec.run_id != spec.run_id || rec.point_id != spec.point_id || rec.replicate != spec.replicate
     {
@@ -292,22 +524,7 @@ pub fn verify_run(out: &Path, plan: &PlanRecord, spec: &RunSpec) -> Result<()> {
             rec.started_unix, rec.finished_unix, rec.wall_s
         ));
     }
-    if let Some(n) = rec.parquet_bytes {
-        let pq = run_parquet(out, spec.run_id);
-        let len = std::fs::metadata(&pq)
-            .with_context(|| format!("reading {}", pq.display()))?
-            .len();
-        if len != n {
-            wrong.push(format!(
-                "{} has {len} bytes, the record says {n} (truncated or replaced)",
-                pq.display()
-            ));
-        }
-    }
-    if !wrong.is_empty() {
-        bail!("{}: {}", p.display(), wrong.join("; "));
-    }
-    Ok(())
+    wrong
 }
 
 /// Checks a run's rows: every row carries the run's id and seed, and the steps are
@@ -487,6 +704,7 @@ pub fn is_own_file(dir: &str, name: &str) -> bool {
         "" => OWNED.contains(&name),
         "runs" => name
             .strip_prefix("run-")
+            .or_else(|| name.strip_prefix("batch-"))
             .and_then(|r| {
                 r.strip_suffix(".parquet")
                     .or_else(|| r.strip_suffix(".json"))
@@ -616,6 +834,9 @@ pub fn prepare_with(
     if let Ok(old) = PlanRecord::read(out) {
         if old.scenario_hash == plan.scenario_hash && keep {
             rec.shards = old.shards.max(plan.shards);
+            // Finished batches of the folder keep their layout (an older version's plan
+            // says one run per file).
+            rec.batch_runs = old.batch_runs;
         }
     }
     rec.write(out)

@@ -685,6 +685,7 @@ mod tests {
     /// scenario's `[design]`.
     fn design(method: Method, n: u32, bounds: &[[f64; 2]], seed: u64) -> Design {
         let spec = DesignSpec {
+            name: None,
             method,
             n: Some(n),
             levels: None,
@@ -693,6 +694,8 @@ mod tests {
             second_order: false,
             common_random_numbers: true,
             metrics: Vec::new(),
+            effect_of: None,
+            window: None,
             param: bounds
                 .iter()
                 .enumerate()

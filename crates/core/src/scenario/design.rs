@@ -61,6 +61,9 @@ pub enum Distribution {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DesignSpec {
+    /// Name of a design in `[[designs]]` (its out sub-folder); not used by `[design]`.
+    #[serde(default)]
+    pub name: Option<String>,
     /// Design method.
     pub method: Method,
     /// Sample size: Sobol base sample (a power of two), Morris trajectories, LHS samples.
@@ -88,6 +91,15 @@ pub struct DesignSpec {
     /// over the summary window (`summary_last_steps`), averaged over replicates.
     #[serde(default)]
     pub metrics: Vec<String>,
+    /// Analyse the paired effect of this variant (a `[[variants]]` name) instead of a level:
+    /// per sample, the variant's level minus the baseline's, replicate by replicate (common
+    /// random numbers), averaged over replicates.
+    #[serde(default)]
+    pub effect_of: Option<String>,
+    /// The `[[windows]]` entry whose statistic is the analysed output (default: the mean of
+    /// the summary window).
+    #[serde(default)]
+    pub window: Option<String>,
     /// The parameters.
     #[serde(default)]
     pub param: Vec<DesignParam>,
@@ -153,6 +165,12 @@ pub struct Design {
     pub params: Vec<ParamRecord>,
     /// Unit-cube coordinates of each sample (grid: the level's position in [0, 1]).
     pub unit: Vec<Vec<f64>>,
+    /// The variant whose paired effect is analysed (None: levels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect_of: Option<String>,
+    /// The `[[windows]]` entry analysed (None: the summary window's mean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
 }
 
 impl Design {
@@ -547,6 +565,8 @@ pub fn expand(
         },
         params,
         unit,
+        effect_of: spec.effect_of.clone(),
+        window: spec.window.clone(),
     };
     let axes = (0..design.dims())
         .map(|j| {
@@ -721,6 +741,7 @@ mod tests {
 
     fn spec(method: Method, n: u32, d: usize) -> DesignSpec {
         DesignSpec {
+            name: None,
             method,
             n: Some(n),
             levels: None,
@@ -729,6 +750,8 @@ mod tests {
             second_order: false,
             common_random_numbers: true,
             metrics: Vec::new(),
+            effect_of: None,
+            window: None,
             param: (0..d)
                 .map(|j| DesignParam {
                     path: format!("policy.p{j}"),

@@ -143,7 +143,9 @@ pub fn run_seed(master: u64, point: u32, replicate: u32) -> u64 {
 }
 
 /// Loads, expands and checks a scenario file.
-pub fn load(path: &Path) -> Result<Plan, ScenarioError> {
+/// Loads a scenario file; `design` picks one of its `[[designs]]` by name (its samples are
+/// then the points, as if it were the file's `[design]`).
+pub fn load_design(path: &Path, design: Option<&str>) -> Result<Plan, ScenarioError> {
     let file = path.display().to_string();
     let fail = |line: Option<usize>, message: String, suggestion: &str| ScenarioError {
         file: file.clone(),
@@ -188,7 +190,37 @@ pub fn load(path: &Path) -> Result<Plan, ScenarioError> {
         )
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    from_text(&text, &file, base)
+    from_text_design(&text, &file, base, design)
+}
+
+/// [`load_design`] of a file without `[[designs]]` (or an error naming them).
+pub fn load(path: &Path) -> Result<Plan, ScenarioError> {
+    load_design(path, None)
+}
+
+/// The names of a file's `[[designs]]`, in order (empty: none, or the file does not parse;
+/// loading it then says why).
+pub fn design_names(path: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let Ok(table) = toml::from_str::<toml::Table>(&text) else {
+        return Vec::new();
+    };
+    table
+        .get("designs")
+        .and_then(|d| d.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|d| {
+                    d.get("name")
+                        .and_then(|n| n.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Most problems listed in one error (the rest are counted as "and N more").
@@ -201,6 +233,16 @@ pub const MAX_RUNS: u64 = 10_000_000;
 
 /// Loads a scenario from text (`file` names it in errors, `base_dir` anchors relative paths).
 pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, ScenarioError> {
+    from_text_design(text, file, base_dir, None)
+}
+
+/// [`from_text`], picking the `[[designs]]` entry named `pick`.
+pub fn from_text_design(
+    text: &str,
+    file: &str,
+    base_dir: &Path,
+    pick: Option<&str>,
+) -> Result<Plan, ScenarioError> {
     let err = |problems: Vec<Problem>| ScenarioError {
         file: file.to_string(),
         problems,
@@ -259,6 +301,12 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         parent_text = Some((pfile, ptext));
     }
 
+    // One of several named designs stands in for `[design]`; its problems are located at
+    // `designs[k]`.
+    let picked = pick_design(text, &mut source, &mut table, pick).map_err(|p| err(vec![p]))?;
+    if let Some((_, name)) = &picked {
+        identity.push_str(&format!("\n#design={name}"));
+    }
     let sweep = source.sweep.clone().unwrap_or_default();
     let mut replicates = sweep.replicates.unwrap_or(source.replicates);
     let mut problems = Vec::new();
@@ -318,6 +366,7 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         base.remove(k);
     }
     base.remove("design");
+    base.remove("designs");
     problems.extend(variants::check_event_ids(&base));
     let (mut sweep_columns, mut points, mut more) =
         expand(text, &base, &sweep, &design_axes, replicates, "", base_dir);
@@ -346,11 +395,19 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
             sweep: &sweep,
             replicates,
             base_dir,
+            design_axes: &design_axes,
         },
         &mut points,
         &mut sweep_columns,
         &mut problems,
     );
+    if let Some(d) = &design {
+        problems.extend(design_effect_problems(
+            d,
+            &comparison,
+            picked.as_ref().map(|p| p.0),
+        ));
+    }
     if let Some(c) = &source.charts.panel_by {
         if !axes_columns.iter().any(|a| a == c) {
             let cols: Vec<&str> = axes_columns.iter().map(String::as_str).collect();
@@ -382,6 +439,16 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
                 source.steps
             )),
         });
+    }
+    if let Some((k, _)) = &picked {
+        for p in &mut problems {
+            if let Some(rest) = p.key.strip_prefix("design") {
+                if rest.is_empty() || rest.starts_with('.') {
+                    p.key = format!("designs[{k}]{rest}");
+                    p.line = None;
+                }
+            }
+        }
     }
     let loc = error::Locator::new(text);
     let parent_loc = parent_text.as_ref().map(|(_, t)| error::Locator::new(t));
@@ -433,6 +500,153 @@ pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, Scenar
         comparison,
         design,
     })
+}
+
+/// Checks a design's `effect_of` (a variant) and `window` (a `[[windows]]` name).
+fn design_effect_problems(
+    d: &design::Design,
+    cmp: &variants::Comparison,
+    picked: Option<usize>,
+) -> Vec<Problem> {
+    let at = |key: &str| match picked {
+        Some(k) => format!("designs[{k}].{key}"),
+        None => format!("design.{key}"),
+    };
+    let mut problems = Vec::new();
+    if let Some(v) = &d.effect_of {
+        let names: Vec<&str> = cmp
+            .common_random_numbers
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        if !names.contains(&v.as_str()) {
+            problems.push(Problem {
+                key: at("effect_of"),
+                line: None,
+                message: format!("`{v}` is not a variant of this file"),
+                suggestion: Some(if names.is_empty() {
+                    "add a `[[variants]]` with that name, or remove `effect_of`".into()
+                } else {
+                    error::suggest(v, names.iter().copied())
+                }),
+            });
+        } else if !cmp
+            .common_random_numbers
+            .iter()
+            .any(|(n, crn)| n == v && *crn)
+        {
+            problems.push(Problem {
+                key: at("effect_of"),
+                line: None,
+                message: format!("variant `{v}` does not share the baseline's seeds; a design's effect is paired by common random numbers"),
+                suggestion: Some(format!("remove `common_random_numbers = false` from variant `{v}`")),
+            });
+        }
+    }
+    if let Some(w) = &d.window {
+        if !cmp.windows.iter().any(|x| &x.name == w) {
+            problems.push(Problem {
+                key: at("window"),
+                line: None,
+                message: format!("no `[[windows]]` named `{w}`"),
+                suggestion: Some(if cmp.windows.is_empty() {
+                    "add a `[[windows]]` with that name and its `from`/`to`".into()
+                } else {
+                    error::suggest(w, cmp.windows.iter().map(|x| x.name.as_str()))
+                }),
+            });
+        }
+    }
+    problems
+}
+
+/// Puts the `[[designs]]` entry named `pick` in the place of `[design]` (in the parsed file
+/// and its table); returns its index and name. A file with several designs needs a pick;
+/// names must be unique folder names.
+fn pick_design(
+    text: &str,
+    source: &mut ScenarioFile,
+    table: &mut toml::Table,
+    pick: Option<&str>,
+) -> Result<Option<(usize, String)>, Problem> {
+    let names: Vec<String> = source
+        .designs
+        .iter()
+        .map(|d| d.name.clone().unwrap_or_default())
+        .collect();
+    let problem = |key: String, message: String, suggestion: Option<String>| Problem {
+        line: error::locate(text, &key),
+        key,
+        message,
+        suggestion,
+    };
+    if names.is_empty() {
+        return match pick {
+            None => Ok(None),
+            Some(name) => Err(problem(
+                "designs".into(),
+                format!("no `[[designs]]` to pick `{name}` from"),
+                Some("drop --design: this file has at most one `[design]`".into()),
+            )),
+        };
+    }
+    if source.design.is_some() {
+        return Err(problem(
+            "designs".into(),
+            "both [design] and [[designs]]; expected one of them".into(),
+            Some("give the `[design]` a `name` and write it as one more `[[designs]]`".into()),
+        ));
+    }
+    for (k, n) in names.iter().enumerate() {
+        let ok = !n.is_empty()
+            && n.len() <= 64
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && !names[..k].contains(n);
+        if !ok {
+            return Err(problem(
+                format!("designs[{k}].name"),
+                format!("design name `{n}`; expected a unique name of letters, digits, `-` or `_` (it names the out sub-folder)"),
+                Some("e.g. name = \"morris\"".into()),
+            ));
+        }
+    }
+    let Some(name) = pick else {
+        return Err(problem(
+            "designs".into(),
+            format!(
+                "{} designs ({}); expected one picked by name",
+                names.len(),
+                names.join(", ")
+            ),
+            Some(format!(
+                "`gardengate run` runs each into OUT/<name>/; other commands take --design NAME, e.g. --design {}",
+                names[0]
+            )),
+        ));
+    };
+    let Some(k) = names.iter().position(|n| n == name) else {
+        return Err(problem(
+            "designs".into(),
+            format!("no design named `{name}`"),
+            Some(error::suggest(name, names.iter().map(String::as_str))),
+        ));
+    };
+    source.design = Some(source.designs[k].clone());
+    if let Some(t) = table
+        .get("designs")
+        .and_then(|d| d.as_array())
+        .and_then(|a| a.get(k))
+        .cloned()
+    {
+        let mut t = t;
+        if let Some(t) = t.as_table_mut() {
+            t.remove("name");
+        }
+        table.insert("design".into(), t);
+    }
+    table.remove("designs");
+    Ok(Some((k, name.to_string())))
 }
 
 /// Sweep points of one scenario table (without its `[sweep]`): the swept columns, the

@@ -49,6 +49,9 @@ pub struct ScenarioFile {
     pub sweep: Option<Sweep>,
     /// Experimental design (instead of a sweep): see `scenario::design`.
     pub design: Option<super::design::DesignSpec>,
+    /// Several named designs of the same scenario (`[[designs]]`, each like `[design]` with a
+    /// `name`): `gardengate run` runs each into `OUT/<name>/`; one is picked with `--design`.
+    pub designs: Vec<super::design::DesignSpec>,
     /// Charts to draw.
     pub charts: Charts,
     /// A scenario file (path relative to this one) whose keys this file starts from; this
@@ -95,6 +98,7 @@ impl Default for ScenarioFile {
             events: Vec::new(),
             sweep: None,
             design: None,
+            designs: Vec::new(),
             charts: Charts::default(),
             extends: None,
             variants: Vec::new(),

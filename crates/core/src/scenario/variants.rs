@@ -407,6 +407,9 @@ pub(super) struct Inputs<'a> {
     pub sweep: &'a schema::Sweep,
     pub replicates: u32,
     pub base_dir: &'a Path,
+    /// The design's axes: a variant without a sweep of its own takes the design's samples,
+    /// so that each of its points pairs with the file's sample of the same values.
+    pub design_axes: &'a [super::Axis],
 }
 
 /// Adds the variants' points after the file's own (`points`, `columns`) and works out the
@@ -488,7 +491,11 @@ pub(super) fn expand_variants(
             inp.text,
             &applied.table,
             own_sweep,
-            &[],
+            if v.sweep.is_none() {
+                inp.design_axes
+            } else {
+                &[]
+            },
             inp.replicates,
             &prefix,
             inp.base_dir,
