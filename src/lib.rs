@@ -31,6 +31,7 @@
 
 pub mod alloc;
 pub mod bench;
+pub mod calibrate;
 pub mod check;
 pub mod cli;
 pub mod cluster;
