@@ -90,10 +90,16 @@ impl Files {
 /// error of that mean (what a sample of that size would give).
 fn data(files: &Files) -> (Vec<f64>, Vec<f64>) {
     let sc = files.write("data.toml", &scenario(99));
-    let placeholder = files.write("t0.toml", &targets(&[0.3, 100.0, 100.0], &[1.0, 1.0, 1.0], 60));
+    let placeholder = files.write(
+        "t0.toml",
+        &targets(&[0.3, 100.0, 100.0], &[1.0, 1.0, 1.0], 60),
+    );
     let mut setup = calibrate::load(&sc, &placeholder).unwrap();
     setup.cal.replicates = 8;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     let reps = calibrate::simulate(&setup, &pool, &[TAU, SHARE_PROB]).unwrap();
     let mean = msm::mean_moments(&reps);
     let cov = msm::covariance(&reps);
@@ -124,9 +130,9 @@ fn opts(dir: &Path, threads: usize) -> Options {
 
 fn same(a: &[Evaluation], b: &[Evaluation]) -> bool {
     a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.index == y.index && x.phase == y.phase && x.u == y.u && x.moments == y.moments)
+        && a.iter().zip(b).all(|(x, y)| {
+            x.index == y.index && x.phase == y.phase && x.u == y.u && x.moments == y.moments
+        })
 }
 
 /// Simulate at known values, take the moments of another seed as targets, start elsewhere:
@@ -148,7 +154,12 @@ fn recovers_known_parameters_within_their_standard_errors() {
             p.name,
             inf.not_identified[j]
         );
-        assert!(inf.se[j] > 0.0 && inf.se[j] < 0.1 * p.width(theta[j]), "{}: se {}", p.name, inf.se[j]);
+        assert!(
+            inf.se[j] > 0.0 && inf.se[j] < 0.1 * p.width(theta[j]),
+            "{}: se {}",
+            p.name,
+            inf.se[j]
+        );
         assert!(
             (theta[j] - truth).abs() <= 3.0 * inf.se[j],
             "{}: estimate {} vs truth {truth}, se {}",
@@ -176,7 +187,7 @@ fn recovers_known_parameters_within_their_standard_errors() {
     let text = std::fs::read_to_string(out_dir.join("model-calibrated.toml")).unwrap();
     assert!(text.contains("# the truth"), "comments are kept");
     let plan = gardengate::scenario::from_text(&text, "c.toml", files.dir.path()).unwrap();
-    assert_eq!(plan.points[0].scenario.policy.tau, theta[0]);
+    assert_eq!(plan.source.policy.tau, theta[0]);
 }
 
 /// The same calibration twice, and with 1 and 2 threads: the same evaluations, bit for bit.
@@ -207,7 +218,10 @@ fn resume_after_a_kill_repeats_no_evaluation() {
     o.stop_after = Some(7);
     let first = calibrate::calibrate(&s, &o).unwrap();
     assert!(first.stopped && first.new_evals == 7 && first.evaluations.len() == 7);
-    assert!(!dir.join("best.json").exists(), "a killed run writes only its log");
+    assert!(
+        !dir.join("best.json").exists(),
+        "a killed run writes only its log"
+    );
     // Without --resume an existing log is refused.
     let e = calibrate::calibrate(&s, &opts(&dir, 2)).unwrap_err();
     assert!(format!("{e:#}").contains("--resume"), "{e:#}");
@@ -217,11 +231,25 @@ fn resume_after_a_kill_repeats_no_evaluation() {
     assert_eq!(rest.new_evals as usize, whole.evaluations.len() - 7);
     assert!(same(&rest.evaluations, &whole.evaluations));
     let mut seen = std::collections::HashSet::new();
-    assert!(rest.evaluations.iter().all(|e| seen.insert(e.u.clone())), "an evaluation repeated");
+    assert!(
+        rest.evaluations.iter().all(|e| seen.insert(e.u.clone())),
+        "an evaluation repeated"
+    );
     assert_eq!(rest.best, whole.best);
     assert_eq!(
-        rest.inference.unwrap().se.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
-        whole.inference.unwrap().se.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        rest.inference
+            .unwrap()
+            .se
+            .iter()
+            .map(|x| x.to_bits())
+            .collect::<Vec<_>>(),
+        whole
+            .inference
+            .unwrap()
+            .se
+            .iter()
+            .map(|x| x.to_bits())
+            .collect::<Vec<_>>()
     );
     // Resuming a finished calibration runs nothing.
     let again = calibrate::calibrate(&s, &o).unwrap();
@@ -231,7 +259,10 @@ fn resume_after_a_kill_repeats_no_evaluation() {
 /// Runs the binary; returns (exit code, stderr).
 fn cli(args: &[&str]) -> (i32, String) {
     let o = Command::new(BIN).args(args).output().unwrap();
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// Bad targets and parameters: exit 2 with file:line, the key, what was expected and a
@@ -250,7 +281,10 @@ fn bad_input_names_file_line_key_and_a_fix() {
         ),
         (
             "window outside the run",
-            good.replace("from = 10, to = 59 }\nvalue = 0.3", "from = 10, to = 90 }\nvalue = 0.3"),
+            good.replace(
+                "from = 10, to = 59 }\nvalue = 0.3",
+                "from = 10, to = 90 }\nvalue = 0.3",
+            ),
             ":8: key `targets[0].window.to`".into(),
             &["step 90 lies outside the run", "2021-01-01 to 2021-03-01"],
         ),
@@ -280,7 +314,10 @@ fn bad_input_names_file_line_key_and_a_fix() {
         ),
         (
             "no entity of that name",
-            good.replace("path = \"policy.tau\"", "path = \"platforms.taobo.default_pull\""),
+            good.replace(
+                "path = \"policy.tau\"",
+                "path = \"platforms.taobo.default_pull\"",
+            ),
             ":35: key `calibrate.param[0]`".into(),
             &["no entry named `taobo`", "did you mean `taobao`?"],
         ),
@@ -304,10 +341,16 @@ fn bad_input_names_file_line_key_and_a_fix() {
             "--quiet",
         ]);
         assert_eq!(code, 2, "{what}: {err}");
-        assert!(err.contains(&format!("bad.toml{at}")), "{what}: want `{at}` in\n{err}");
+        assert!(
+            err.contains(&format!("bad.toml{at}")),
+            "{what}: want `{at}` in\n{err}"
+        );
         for e in expect {
             assert!(err.contains(e), "{what}: want `{e}` in\n{err}");
         }
-        assert!(!out.join("calibration/evaluations.json").exists(), "{what}: it ran");
+        assert!(
+            !out.join("calibration/evaluations.json").exists(),
+            "{what}: it ran"
+        );
     }
 }

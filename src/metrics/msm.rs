@@ -291,7 +291,17 @@ pub fn inference(g: &Mat, w: &[f64], omega: &Mat, width: &[f64]) -> Inference {
             }
         }
     }
-    let se: Vec<f64> = (0..k).map(|j| cov[j][j].max(0.0).sqrt()).collect();
+    // NaN (not computable) stays NaN: `f64::max` would turn it into 0.
+    let se: Vec<f64> = (0..k)
+        .map(|j| {
+            let v = cov[j][j];
+            if v.is_nan() {
+                f64::NAN
+            } else {
+                v.max(0.0).sqrt()
+            }
+        })
+        .collect();
     for j in 0..k {
         if why[j].is_none() {
             let rel = se[j] / width[j].abs();
@@ -362,7 +372,12 @@ mod tests {
         let want = [[r / det, -q / det], [-q / det, p / det]];
         for i in 0..2 {
             for j in 0..2 {
-                assert!(close(v[i][j], want[i][j], 1e-9), "{i},{j}: {} vs {}", v[i][j], want[i][j]);
+                assert!(
+                    close(v[i][j], want[i][j], 1e-9),
+                    "{i},{j}: {} vs {}",
+                    v[i][j],
+                    want[i][j]
+                );
             }
         }
     }
@@ -407,13 +422,23 @@ mod tests {
         // Collinear columns: singular.
         let g = vec![vec![1.0, 2.0], vec![0.5, 1.0]];
         let inf = inference(&g, &w, &omega, &[1.0, 1.0]);
-        assert!(inf.not_identified.iter().all(|r| r.as_deref().unwrap().contains("singular")));
+        assert!(inf
+            .not_identified
+            .iter()
+            .all(|r| r.as_deref().unwrap().contains("singular")));
         // A small effect relative to the noise: moves the objective by more than 1 over the
         // box but its SE is more than a quarter of the box.
         let g = vec![vec![0.15], vec![0.0]];
         let inf = inference(&g, &w, &omega, &[1.0]);
         assert!(inf.box_chi2[0] > FLAT_CHI2);
-        assert!(inf.not_identified[0].as_deref().unwrap().contains("box widths"), "{:?}", inf);
+        assert!(
+            inf.not_identified[0]
+                .as_deref()
+                .unwrap()
+                .contains("box widths"),
+            "{:?}",
+            inf
+        );
     }
 
     #[test]

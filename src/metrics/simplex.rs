@@ -124,7 +124,11 @@ pub fn minimise(
             let Some(fc) = f(&xc) else {
                 return done(&mut v, Stop::Asked);
             };
-            let accept = if fr < worst { fc <= target } else { fc < target };
+            let accept = if fr < worst {
+                fc <= target
+            } else {
+                fc < target
+            };
             if accept {
                 v[n] = (xc, fc);
             } else {
@@ -159,12 +163,13 @@ mod tests {
 
     #[test]
     fn finds_the_minimum_of_rosenbrock() {
-        let rosen = |x: &[f64]| {
-            Some((1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2))
-        };
+        let rosen = |x: &[f64]| Some((1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2));
         let m = minimise(rosen, simplex(&[-1.2, 1.0], 0.1), 1e-12, 5000);
         assert_eq!(m.stop, Stop::Converged);
-        assert!((m.x[0] - 1.0).abs() < 1e-3 && (m.x[1] - 1.0).abs() < 1e-3, "{m:?}");
+        assert!(
+            (m.x[0] - 1.0).abs() < 1e-3 && (m.x[1] - 1.0).abs() < 1e-3,
+            "{m:?}"
+        );
     }
 
     #[test]

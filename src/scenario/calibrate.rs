@@ -312,13 +312,11 @@ impl Calibration {
 fn parse_error(text: &str, file: &str, e: &toml::de::Error) -> ScenarioError {
     let offset = e.span().map(|s| s.start);
     let message = e.message().trim().replace('\n', "; ");
-    let suggestion = message
-        .strip_prefix("unknown field `")
-        .and_then(|r| {
-            let parts: Vec<&str> = r.split('`').collect();
-            let expected: Vec<&str> = parts.iter().skip(2).step_by(2).copied().collect();
-            (!expected.is_empty()).then(|| error::suggest(parts[0], expected.iter().copied()))
-        });
+    let suggestion = message.strip_prefix("unknown field `").and_then(|r| {
+        let parts: Vec<&str> = r.split('`').collect();
+        let expected: Vec<&str> = parts.iter().skip(2).step_by(2).copied().collect();
+        (!expected.is_empty()).then(|| error::suggest(parts[0], expected.iter().copied()))
+    });
     ScenarioError {
         file: file.to_string(),
         problems: vec![Problem {
@@ -405,7 +403,10 @@ pub fn check_spec(
         bad(
             "calibrate".into(),
             "no free parameter; expected at least one `[[calibrate.param]]`".into(),
-            Some("[[calibrate.param]] path = \"revision.primary_switch\", bounds = [0.0, 1.0]".into()),
+            Some(
+                "[[calibrate.param]] path = \"revision.primary_switch\", bounds = [0.0, 1.0]"
+                    .into(),
+            ),
         );
     }
     if spec.replicates == 0 {
@@ -701,14 +702,22 @@ pub fn read_targets(
             continue;
         }
         if !t.value.is_finite() {
-            bad(key("value"), format!("{}; expected a number", t.value), None);
+            bad(
+                key("value"),
+                format!("{}; expected a number", t.value),
+                None,
+            );
             continue;
         }
         let (se, weight) = match (t.se, t.weight) {
             (Some(se), None) if se > 0.0 && se.is_finite() => (se, 1.0 / (se * se)),
             (None, Some(w)) if w > 0.0 && w.is_finite() => (1.0 / w.sqrt(), w),
             (Some(se), None) => {
-                bad(key("se"), format!("{se}; expected a standard error > 0"), None);
+                bad(
+                    key("se"),
+                    format!("{se}; expected a standard error > 0"),
+                    None,
+                );
                 continue;
             }
             (None, Some(w)) => {
@@ -881,7 +890,10 @@ mod tests {
             },
             Param {
                 name: "b".into(),
-                paths: vec!["platforms.taobao.default_pull".into(), "links.share_prob".into()],
+                paths: vec![
+                    "platforms.taobao.default_pull".into(),
+                    "links.share_prob".into(),
+                ],
                 lo: 0.0,
                 hi: 1.0,
                 log: false,
@@ -891,7 +903,10 @@ mod tests {
         ];
         let out = write_values(text, &ps, &[0.35, 0.5], "# fitted\n").unwrap();
         assert!(out.starts_with("# fitted\n# head\n"), "{out}");
-        assert!(out.contains("primary_switch = 0.35   # assumption"), "{out}");
+        assert!(
+            out.contains("primary_switch = 0.35   # assumption"),
+            "{out}"
+        );
         assert!(out.contains("default_pull = 0.5"), "{out}");
         assert!(out.contains("[links]\nshare_prob = 0.5"), "{out}");
         let t: toml::Table = toml::from_str(&out).unwrap();

@@ -326,9 +326,12 @@ pub fn simulate(setup: &Setup, pool: &rayon::ThreadPool, theta: &[f64]) -> Resul
             .collect::<Vec<_>>()
             .into_iter()
             .filter_map(|name| {
-                table
-                    .get(name)
-                    .map(|v| (name.to_string(), (0..v.len()).map(|k| v.get_f64(k)).collect()))
+                table.get(name).map(|v| {
+                    (
+                        name.to_string(),
+                        (0..v.len()).map(|k| v.get_f64(k)).collect(),
+                    )
+                })
             })
             .collect();
         Ok(targets
@@ -433,8 +436,14 @@ impl Evaluator<'_> {
 
     fn print(&self, idx: usize, phase: Phase, q: f64) {
         let per = self.spent / self.new_evals.max(1) as f64;
+        let jacobian_done = self
+            .log
+            .evaluations
+            .iter()
+            .filter(|e| e.phase == Phase::Jacobian)
+            .count();
         let left = (self.budget as usize).saturating_sub(self.asked.len())
-            + 2 * self.setup.cal.params.len();
+            + (2 * self.setup.cal.params.len()).saturating_sub(jacobian_done);
         let (b, bi) = self.best.unwrap_or((f64::NAN, 0));
         let replayed = self.log.evaluations.len() - self.new_evals as usize;
         eprintln!(
@@ -552,7 +561,10 @@ pub fn calibrate(setup: &Setup, opts: &Options) -> Result<Outcome> {
             return stopped(ev.into_inner(), t0);
         };
         let e = ev.borrow();
-        first.push((setup.objective(&e.log.evaluations[i].replicate_moments()), e.log.evaluations[i].unit()));
+        first.push((
+            setup.objective(&e.log.evaluations[i].replicate_moments()),
+            e.log.evaluations[i].unit(),
+        ));
     }
     // The best of them (ties: the first) starts the simplex.
     let mut x0 = first[0].clone();

@@ -145,7 +145,10 @@ pub fn evaluations_frame(setup: &Setup, out: &Outcome) -> Result<DataFrame> {
     let ev = &out.evaluations;
     let n = ev.len();
     let mut cols: Vec<Column> = vec![
-        Column::new("eval".into(), ev.iter().map(|e| e.index).collect::<Vec<u32>>()),
+        Column::new(
+            "eval".into(),
+            ev.iter().map(|e| e.index).collect::<Vec<u32>>(),
+        ),
         Column::new(
             "phase".into(),
             ev.iter().map(|e| e.phase.name()).collect::<Vec<&str>>(),
@@ -271,9 +274,7 @@ pub fn calibrated_text(setup: &Setup, out: &Outcome) -> Result<String> {
         ));
     }
     if !setup.cal.fixed.is_empty() {
-        header.push_str(
-            "# The calibration ran with these values, which this file does not set:\n",
-        );
+        header.push_str("# The calibration ran with these values, which this file does not set:\n");
         for (p, v) in &setup.cal.fixed {
             header.push_str(&format!("#   {p} = {v}\n"));
         }

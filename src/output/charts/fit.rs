@@ -76,7 +76,13 @@ impl Figure for FitFigure<'_> {
         // Left: levels.
         let b = finite_bounds(self.rows.iter().flat_map(|r| {
             let h = 1.96 * r.se;
-            [r.observed - h, r.observed + h, r.sim_lo, r.sim_hi, r.simulated]
+            [
+                r.observed - h,
+                r.observed + h,
+                r.sim_lo,
+                r.sim_hi,
+                r.simulated,
+            ]
         }));
         let (x0, x1) = padded_range(b, 0.06, 0.06);
         let mut chart = ChartBuilder::on(&cells[0])
@@ -114,11 +120,20 @@ impl Figure for FitFigure<'_> {
                     let st = grey.stroke_width(3);
                     chart.draw_series([
                         PathElement::new(vec![(r.observed - h, yo), (r.observed + h, yo)], st),
-                        PathElement::new(vec![(r.observed - h, yo - 0.1), (r.observed - h, yo + 0.1)], st),
-                        PathElement::new(vec![(r.observed + h, yo - 0.1), (r.observed + h, yo + 0.1)], st),
+                        PathElement::new(
+                            vec![(r.observed - h, yo - 0.1), (r.observed - h, yo + 0.1)],
+                            st,
+                        ),
+                        PathElement::new(
+                            vec![(r.observed + h, yo - 0.1), (r.observed + h, yo + 0.1)],
+                            st,
+                        ),
                     ])?;
                 }
-                chart.draw_series(std::iter::once(EmptyElement::at((r.observed, yo)) + Rectangle::new([(-6, -6), (6, 6)], grey.filled())))?;
+                chart.draw_series(std::iter::once(
+                    EmptyElement::at((r.observed, yo))
+                        + Rectangle::new([(-6, -6), (6, 6)], grey.filled()),
+                ))?;
             }
             if r.simulated.is_finite() {
                 if r.sim_lo.is_finite() && r.sim_hi.is_finite() && r.sim_hi > r.sim_lo {
@@ -127,7 +142,11 @@ impl Figure for FitFigure<'_> {
                         colour.stroke_width(3),
                     )))?;
                 }
-                chart.draw_series(std::iter::once(Circle::new((r.simulated, ys), 7, colour.filled())))?;
+                chart.draw_series(std::iter::once(Circle::new(
+                    (r.simulated, ys),
+                    7,
+                    colour.filled(),
+                )))?;
             }
         }
         // Right: z.
@@ -135,7 +154,10 @@ impl Figure for FitFigure<'_> {
         let (z0, z1) = padded_range(zb, 0.06, 0.06);
         let mut chart = ChartBuilder::on(&cells[1])
             .margin(16)
-            .caption("z = (simulated − observed) / se", (FAMILY, PANEL_TITLE_SIZE))
+            .caption(
+                "z = (simulated − observed) / se",
+                (FAMILY, PANEL_TITLE_SIZE),
+            )
             .x_label_area_size(56)
             .y_label_area_size(self.label_w())
             .build_cartesian_2d(z0..z1, TickedAxis::new(n as f64 - 0.5, -0.5, ticks))?;
@@ -161,7 +183,11 @@ impl Figure for FitFigure<'_> {
         }
         for (i, r) in self.rows.iter().enumerate() {
             if r.z.is_finite() {
-                chart.draw_series(std::iter::once(Circle::new((r.z, i as f64), 7, colour.filled())))?;
+                chart.draw_series(std::iter::once(Circle::new(
+                    (r.z, i as f64),
+                    7,
+                    colour.filled(),
+                )))?;
             }
         }
         Ok(())
