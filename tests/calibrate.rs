@@ -276,7 +276,7 @@ fn bad_input_names_file_line_key_and_a_fix() {
         (
             "unknown metric",
             good.replace("metric = \"links_shared\"", "metric = \"link_shared\""),
-            ":15: key `targets[1].metric`".into(),
+            ":14: key `targets[1].metric`".into(),
             &["not a metric", "did you mean `links_shared`?"],
         ),
         (
@@ -285,31 +285,31 @@ fn bad_input_names_file_line_key_and_a_fix() {
                 "from = 10, to = 59 }\nvalue = 0.3",
                 "from = 10, to = 90 }\nvalue = 0.3",
             ),
-            ":8: key `targets[0].window.to`".into(),
+            ":7: key `targets[0].window.to`".into(),
             &["step 90 lies outside the run", "2021-01-01 to 2021-03-01"],
         ),
         (
             "window date outside the run",
             good.replace("to = \"2021-03-01\"", "to = \"2022-03-01\""),
-            ":16: key `targets[1].window.to`".into(),
+            ":15: key `targets[1].window.to`".into(),
             &["outside the run"],
         ),
         (
             "reversed bounds",
             good.replace("bounds = [0.05, 0.6]", "bounds = [0.6, 0.05]"),
-            ":37: key `calibrate.param[0].bounds`".into(),
+            ":34: key `calibrate.param[0].bounds`".into(),
             &["expected finite bounds with lo < hi", "write [0.05, 0.6]"],
         ),
         (
             "path that names no key",
             good.replace("path = \"links.share_prob\"", "path = \"links.share_prb\""),
-            ":40: key `calibrate.param[1]`".into(),
+            ":37: key `calibrate.param[1]`".into(),
             &["does not name a scenario key", "did you mean `share_prob`?"],
         ),
         (
             "path that is not a number",
             good.replace("path = \"policy.tau\"", "path = \"policy.links\""),
-            ":35: key `calibrate.param[0]`".into(),
+            ":32: key `calibrate.param[0]`".into(),
             &["type of the key"],
         ),
         (
@@ -318,13 +318,13 @@ fn bad_input_names_file_line_key_and_a_fix() {
                 "path = \"policy.tau\"",
                 "path = \"platforms.taobo.default_pull\"",
             ),
-            ":35: key `calibrate.param[0]`".into(),
+            ":32: key `calibrate.param[0]`".into(),
             &["no entry named `taobo`", "did you mean `taobao`?"],
         ),
         (
             "log scale with a zero bound",
             good.replace("bounds = [0.02, 0.4]", "bounds = [0.0, 0.4]"),
-            ":41: key `calibrate.param[1].bounds`".into(),
+            ":39: key `calibrate.param[1].bounds`".into(),
             &["log scale; expected lo > 0"],
         ),
     ];
