@@ -148,6 +148,10 @@ fn recovers_known_parameters_within_their_standard_errors() {
     let theta = s.theta(&o.evaluations[o.best].unit());
     for (j, truth) in [TAU, SHARE_PROB].iter().enumerate() {
         let p = &s.cal.params[j];
+        eprintln!(
+            "recovered {}: truth {truth}, start {}, estimate {:.5}, se {:.5}",
+            p.name, p.start, theta[j], inf.se[j]
+        );
         assert!(
             inf.not_identified[j].is_none(),
             "{}: {:?}",
