@@ -111,6 +111,12 @@ enum Command {
         after_help = "Examples:\n  gardengate sensitivity output/sensitivity-china\n  gardengate sensitivity output/sensitivity-china --metric consumer_surplus,wallet_share__alipay --last 30\n  gardengate sensitivity output/x --from 100 --to 199 --resamples 2000"
     )]
     Sensitivity(SensitivityArgs),
+    /// Fit a scenario's free parameters (`[[calibrate.param]]`) to observed moments (a targets
+    /// file) by the method of simulated moments; writes `<out>/calibration/`.
+    #[command(
+        after_help = "Examples:\n  gardengate calibrate experiments/china-2021.toml --targets experiments/data/china-payments.toml\n  gardengate calibrate experiments/china-2021.toml --targets experiments/data/china-payments.toml --resume\n  gardengate calibrate my.toml --targets t.toml --out output/fit --threads 2 --max-evals 60"
+    )]
+    Calibrate(crate::calibrate::CalibrateArgs),
     /// Benchmark the engine: consumer-steps per second, time per phase, peak memory.
     #[command(
         after_help = "Examples:\n  gardengate bench --consumers 1000000 --steps 50 --threads 2\n  gardengate bench --consumers 10000000 --merchants 1000000 --steps 365   # bench-10m"
@@ -317,6 +323,7 @@ fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Slurm(a) => crate::cluster::slurm(a),
         Command::Bench(a) => crate::bench::run(a),
         Command::Sensitivity(a) => sensitivity(a),
+        Command::Calibrate(a) => crate::calibrate::run(a),
     }
 }
 
@@ -361,6 +368,7 @@ fn run(a: RunArgs) -> Result<i32, Failure> {
                 shard_from_env: false,
                 no_charts: a.no_charts,
                 csv: a.csv,
+                smooth: a.smooth,
                 design: Some(n.clone()),
             })?;
         }

@@ -47,6 +47,8 @@ pub mod alloc;
 #[doc(hidden)]
 pub mod bench;
 #[doc(hidden)]
+pub mod calibrate;
+#[doc(hidden)]
 pub mod check_cmd;
 #[doc(hidden)]
 pub mod cli;

@@ -22,8 +22,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+mod fit;
 mod forest;
 pub mod sensitivity;
+pub use fit::{fit_plot, FitMark};
 pub use forest::forest_plot;
 
 /// One line with a confidence band. x values are step numbers (0-based).

@@ -11,6 +11,7 @@
 //!   assembled results, built only from the files above, so a one-machine run, a resumed
 //!   run and a merge of shards give the same data.
 
+pub mod calibrate;
 pub mod effect_charts;
 pub mod effects;
 pub mod finalize;

@@ -820,7 +820,8 @@ pub fn prepare_with(
         .flatten()
         .any(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            !is_lock_file(&name) && !is_own_temp(&name)
+            // `calibration/` is `gardengate calibrate`'s, which runs never touch.
+            !is_lock_file(&name) && !is_own_temp(&name) && name != CALIBRATION_DIR
         })
         && !force
     {
@@ -842,6 +843,9 @@ pub fn prepare_with(
     rec.write(out)
         .with_context(|| format!("writing {}", out.join("plan.json").display()))
 }
+
+/// The sub-folder `gardengate calibrate` writes into (runs leave it alone).
+pub const CALIBRATION_DIR: &str = "calibration";
 
 /// Name of the out folder's lock file (advisory `flock`, held by writers).
 pub const LOCK_FILE: &str = ".gardengate.lock";

@@ -1,7 +1,9 @@
 //! Metrics of MODEL.md §4: turns the raw per-step tallies of a run into named columns
 //! (money in yuan), with shares, concentration (HHI) and welfare derived in a fixed order.
 
+pub mod msm;
 pub mod sensitivity;
+pub mod simplex;
 pub mod stats;
 
 use crate::model::{Simulation, Tally};

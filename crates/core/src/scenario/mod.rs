@@ -5,6 +5,7 @@
 //! (point × replicate) with its seed. Nothing downstream ever parses or validates again.
 
 pub mod calendar;
+pub mod calibrate;
 pub mod design;
 pub mod edges;
 pub mod error;
@@ -233,7 +234,7 @@ pub const MAX_RUNS: u64 = 10_000_000;
 
 /// Loads a scenario from text (`file` names it in errors, `base_dir` anchors relative paths).
 pub fn from_text(text: &str, file: &str, base_dir: &Path) -> Result<Plan, ScenarioError> {
-    from_text_design(text, file, base_dir, None)
+    from_text_full(text, file, base_dir, None, &[])
 }
 
 /// [`from_text`], picking the `[[designs]]` entry named `pick`.
@@ -242,6 +243,42 @@ pub fn from_text_design(
     file: &str,
     base_dir: &Path,
     pick: Option<&str>,
+) -> Result<Plan, ScenarioError> {
+    from_text_full(text, file, base_dir, pick, &[])
+}
+
+/// A value set on a scenario before it is resolved (see [`from_text_with`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setting {
+    /// Dotted path, as in `[[sweep.param]]` (`revision.primary_switch`,
+    /// `platforms.taobao.default_pull`).
+    pub path: String,
+    /// The value.
+    pub value: toml::Value,
+    /// The key problems with this setting are reported under, e.g. `calibrate.param[2]`.
+    pub key: String,
+}
+
+/// Loads a scenario from text with values set at dotted paths, as a one-point sweep sets
+/// them (same path rules, same checks): the calibration's evaluations. The file must then
+/// have one point of its own (no `[sweep]`, `[design]` or `[[variants]]`); problems of a
+/// setting are reported under its `key`, located in `text`.
+pub fn from_text_with(
+    text: &str,
+    file: &str,
+    base_dir: &Path,
+    settings: &[Setting],
+) -> Result<Plan, ScenarioError> {
+    from_text_full(text, file, base_dir, None, settings)
+}
+
+/// The loader behind [`from_text`], [`from_text_design`] and [`from_text_with`].
+fn from_text_full(
+    text: &str,
+    file: &str,
+    base_dir: &Path,
+    pick: Option<&str>,
+    settings: &[Setting],
 ) -> Result<Plan, ScenarioError> {
     let err = |problems: Vec<Problem>| ScenarioError {
         file: file.to_string(),
@@ -307,9 +344,44 @@ pub fn from_text_design(
     if let Some((_, name)) = &picked {
         identity.push_str(&format!("\n#design={name}"));
     }
-    let sweep = source.sweep.clone().unwrap_or_default();
-    let mut replicates = sweep.replicates.unwrap_or(source.replicates);
     let mut problems = Vec::new();
+    let sweep = if settings.is_empty() {
+        source.sweep.clone().unwrap_or_default()
+    } else {
+        for k in ["sweep", "design", "variants"] {
+            if table.contains_key(k) {
+                problems.push(Problem {
+                    key: k.into(),
+                    line: None,
+                    message: format!(
+                        "a scenario with `{k}` has several points; expected one scenario to fit"
+                    ),
+                    suggestion: Some(format!("calibrate a copy of the file without `{k}`")),
+                });
+            }
+        }
+        if !problems.is_empty() {
+            for p in &mut problems {
+                p.line = error::locate(text, &p.key);
+            }
+            return Err(err(problems));
+        }
+        schema::Sweep {
+            param: settings
+                .iter()
+                .enumerate()
+                .map(|(i, s)| schema::SweepParam {
+                    path: s.path.clone(),
+                    values: Some(vec![s.value.clone()]),
+                    range: None,
+                    zip: Some("\u{0}settings".into()),
+                    column: Some(format!("\u{0}{i}")),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    };
+    let mut replicates = sweep.replicates.unwrap_or(source.replicates);
     let mut crn = sweep.common_random_numbers;
     // A design's samples are one zip group of axes added to the sweep's: its points, in
     // sample order.
@@ -378,6 +450,41 @@ pub fn from_text_design(
                 p.line = None;
             }
             p.message = p.message.replace("at sweep point", "at design sample");
+        }
+    }
+    if !settings.is_empty() {
+        // The settings went through the sweep's machinery: name them as their caller does.
+        for p in &mut more {
+            if let Some(rest) = p.key.strip_prefix("sweep.param[") {
+                if let Some((i, _)) = rest.split_once(']') {
+                    if let Some(s) = i.parse::<usize>().ok().and_then(|i| settings.get(i)) {
+                        p.key = s.key.clone();
+                        p.line = error::locate(text, &p.key);
+                    }
+                }
+            }
+            // A value the scenario does not accept (out of range at a bound): the setting
+            // whose path names the key.
+            if p.message.starts_with("at sweep point") {
+                let first = p.key.split(['.', '[']).next().unwrap_or("");
+                let last = p.key.rsplit('.').next().unwrap_or("");
+                if let Some(s) = settings.iter().find(|s| {
+                    s.path == p.key
+                        || (s.path.starts_with(&format!("{first}."))
+                            && s.path.ends_with(&format!(".{last}"))
+                            && p.key.contains('['))
+                }) {
+                    p.message = format!("`{}`: {}", p.key, p.message);
+                    p.key = s.key.clone();
+                    p.line = error::locate(text, &p.key);
+                }
+            }
+            p.message = p.message.replace("at sweep point", "at");
+            for (i, s) in settings.iter().enumerate().rev() {
+                p.message = p
+                    .message
+                    .replace(&format!("\u{0}{i}="), &format!("{}=", s.path));
+            }
         }
     }
     problems.extend(more);

@@ -72,6 +72,9 @@ pub struct ScenarioFile {
     pub output: super::variants::OutputOptions,
     /// Effect statistics.
     pub effects: super::variants::EffectOptions,
+    /// Free parameters and settings of `gardengate calibrate` (checked there; `run` ignores
+    /// them).
+    pub calibrate: Option<toml::Value>,
 }
 
 impl Default for ScenarioFile {
@@ -108,6 +111,7 @@ impl Default for ScenarioFile {
             scale_to: None,
             output: Default::default(),
             effects: Default::default(),
+            calibrate: None,
         }
     }
 }
