@@ -98,7 +98,9 @@ fn texts(svg: &str) -> Vec<Text> {
             .replace("&lt;", "<")
             .replace("&gt;", ">")
             .replace("&quot;", "\"")
-            .replace("&#39;", "'");
+            .replace("&#39;", "'")
+            .trim()
+            .to_string();
         out.push(Text {
             x: attr(tag, "x").unwrap_or(f64::NAN),
             y: attr(tag, "y").unwrap_or(f64::NAN),
@@ -340,7 +342,7 @@ fn a_welfare_chart_of_18_points_stays_narrow() {
     let tmp = tempfile::tempdir().unwrap();
     let text = format!(
         "{}\n[sweep]\n[[sweep.param]]\npath = \"revision.switch_cost\"\ncolumn = \"switch_cost\"\nvalues = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]\n[[sweep.param]]\npath = \"policy.links\"\ncolumn = \"links\"\nvalues = [\"walled\", \"dm_open\", \"open\"]\n",
-        WORLD.replace("count = 600", "count = 200").replace("steps = 30", "steps = 12")
+        WORLD.replace("count = 600", "count = 200")
     );
     let out = run(&text, tmp.path());
     let (svg, (w, h)) = chart(&out, "welfare");

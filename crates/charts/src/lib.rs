@@ -1092,8 +1092,13 @@ impl TimeFigure<'_> {
         };
         let y_bounds = finite_bounds(all_pts().flat_map(|p| [p[2], p[3]]));
         let has_data = y_bounds.is_some();
+        // A fixed range (shares) widens only for the lines themselves; the bands are clipped
+        // to it (an interval of a share is cut at 0 and 1, where the share itself must lie).
         let y_bounds = match (self.y_range, y_bounds) {
-            (Some((a, b)), Some((lo, hi))) => Some((a.min(lo), b.max(hi))),
+            (Some((a, b)), Some(_)) => match finite_bounds(all_pts().map(|p| p[1])) {
+                Some((lo, hi)) => Some((a.min(lo), b.max(hi))),
+                None => Some((a, b)),
+            },
             (Some(r), None) => Some(r),
             (None, b) => b,
         };
@@ -1232,8 +1237,10 @@ impl TimeFigure<'_> {
         for (_, colour, segs) in &series {
             for seg in segs {
                 if seg.len() >= 2 && seg.iter().any(|p| p[3] > p[2]) {
-                    let mut poly: Vec<(f64, f64)> = seg.iter().map(|p| (p[0], p[3])).collect();
-                    poly.extend(seg.iter().rev().map(|p| (p[0], p[2])));
+                    let clip = |v: f64| v.clamp(y0, y1);
+                    let mut poly: Vec<(f64, f64)> =
+                        seg.iter().map(|p| (p[0], clip(p[3]))).collect();
+                    poly.extend(seg.iter().rev().map(|p| (p[0], clip(p[2]))));
                     chart.draw_series(std::iter::once(Polygon::new(
                         poly,
                         colour.mix(0.2).filled(),
@@ -1241,7 +1248,7 @@ impl TimeFigure<'_> {
                 } else if seg.len() == 1 && seg[0][3] > seg[0][2] {
                     let p = seg[0];
                     chart.draw_series(std::iter::once(PathElement::new(
-                        vec![(p[0], p[2]), (p[0], p[3])],
+                        vec![(p[0], p[2].clamp(y0, y1)), (p[0], p[3].clamp(y0, y1))],
                         colour.mix(0.5).stroke_width(3),
                     )))?;
                 }

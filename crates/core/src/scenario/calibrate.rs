@@ -115,6 +115,13 @@ impl Param {
     /// The value at box coordinate `u` ∈ [0, 1] (clamped).
     pub fn value(&self, u: f64) -> f64 {
         let u = u.clamp(0.0, 1.0);
+        // The bounds themselves exactly (exp(ln x) need not give x back).
+        if u == 0.0 {
+            return self.lo;
+        }
+        if u == 1.0 {
+            return self.hi;
+        }
         if self.log {
             (self.lo.ln() + u * (self.hi.ln() - self.lo.ln())).exp()
         } else {
