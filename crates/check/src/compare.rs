@@ -45,12 +45,6 @@ mod tests {
         );
     }
 
-    fn gen(n: u64, mul: u64, modu: u64, off: f64, scale: f64) -> Vec<f64> {
-        (1..=n)
-            .map(|i| ((i * mul) % modu) as f64 / modu as f64 * scale + off)
-            .collect()
-    }
-
     // ---- exact mode ----
 
     fn run(run_id: u32, point_id: u32, replicate: u32, seed: u64) -> RunData {

@@ -207,7 +207,7 @@ fn draw_heatmaps(
             .map(|(_, v)| v.to_string())
     };
     let variant = |p: usize| cmp.variant.get(p).cloned().unwrap_or_default();
-    let is_baseline = |p: usize| cmp.compare_to.iter().any(|b| *b == Some(p as u32));
+    let is_baseline = |p: usize| cmp.compare_to.contains(&Some(p as u32));
     // One set of heatmaps per compared variant (a plain sweep has one, named "").
     let mut variants: Vec<String> = Vec::new();
     for (p, b) in cmp.compare_to.iter().enumerate() {
