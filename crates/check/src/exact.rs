@@ -1,15 +1,8 @@
 //! Exact mode: every run must be bit-identical to the baseline; the first difference (by run
 //! id, then step, then column) is reported.
 
-#![allow(unused_imports)]
 use crate::run::*;
-use anyhow::{bail, Result};
-use gardengate_core::metrics::stats::*;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::fmt::Write as _;
-use std::str::FromStr;
 
 pub(crate) fn fmt_exact_pair(r: f64, b: f64) -> (String, String) {
     let (rs, bs) = (format!("{r:?}"), format!("{b:?}"));

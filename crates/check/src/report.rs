@@ -1,14 +1,9 @@
 //! Rendering outcomes: a terminal table, Markdown for a pull-request comment, JUnit XML and JSON.
 
-#![allow(unused_imports)]
 use crate::run::*;
-use anyhow::{bail, Result};
-use gardengate_core::metrics::stats::*;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use serde::Serialize;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::str::FromStr;
 
 /// Number with 4 significant digits (fixed notation in [1e-3, 1e6), else scientific).
 pub(crate) fn fmt_num(x: f64) -> String {

@@ -1,13 +1,9 @@
 //! The data types of a comparison: runs in memory, exact differences, statistical options
 //! and outcomes, report formats.
 
-#![allow(unused_imports)]
 use anyhow::{bail, Result};
-use gardengate_core::metrics::stats::*;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::fmt::Write as _;
 use std::str::FromStr;
 
 /// The data of one simulation run: its per-step metric columns.

@@ -1,15 +1,10 @@
 //! Stat mode: replicate distributions per point and metric compared by Welch or paired t and
 //! Kolmogorov–Smirnov tests in one Holm family, with a tolerance floor.
 
-#![allow(unused_imports)]
 use crate::run::*;
 use anyhow::{bail, Result};
 use gardengate_core::metrics::stats::*;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::fmt::Write as _;
-use std::str::FromStr;
 
 /// Mean of the last `last_n` values (all if fewer); NaN for an empty column.
 pub(crate) fn tail_mean(values: &[f64], last_n: usize) -> f64 {
