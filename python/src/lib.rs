@@ -265,7 +265,8 @@ fn run_steps(
     for p in &plan.points {
         gardengate::bench::check_fits(&p.scenario).map_err(failure)?;
     }
-    let pool = experiment::thread_pool(threads).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
+    let pool =
+        experiment::thread_pool(threads).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
     let total = plan.runs.len() as u64 * plan.source.steps as u64;
     let mut done = 0u64;
     report(py, &progress, 0, total)?;
