@@ -38,6 +38,7 @@ if plt is not None:
         ax.plot(steps["date"].to_list(), steps[c].to_list(), label=c.removeprefix("wallet_share__"))
     ax.set(title="Wallet shares, quickstart", ylabel="share of payments")
     ax.legend()
+    fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(OUT / "quickstart_wallet_shares.png", dpi=100)
 
@@ -97,6 +98,7 @@ if plt is not None:
     ax.axhline(0, color="grey", lw=0.8)
     ax.set(title="Effect of opening links on the wallet HHI", ylabel="Δ HHI")
     ax.legend()
+    fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(OUT / "effect_links_hhi.png", dpi=100)
     print("charts in", OUT)
