@@ -101,6 +101,32 @@ fn parse_tolerance(s: &str, opts: &mut StatOptions) -> Result<(), Failure> {
 
 /// Runs `check`; exit 0 holds, 1 drift, 2 bad input.
 pub fn run(a: CheckArgs) -> Result<i32, Failure> {
+    let o = evaluate(&a)?;
+    if let Some(n) = &o.note {
+        eprintln!("{n}");
+    }
+    print!("{}", o.text);
+    if !o.text.ends_with('\n') {
+        println!();
+    }
+    write_report(a.report_out.as_deref(), &o.report)?;
+    Ok(o.code)
+}
+
+/// What a check found, for the terminal or another front end (the Python package).
+pub struct Outcome {
+    /// 0 holds, 1 drift.
+    pub code: i32,
+    /// The report as printed.
+    pub text: String,
+    /// The report as written to `--report-out` (with the note, in table and markdown form).
+    pub report: String,
+    /// A note on columns only the results have (not compared), if any.
+    pub note: Option<String>,
+}
+
+/// Compares a results folder with a baseline without printing (`--report-out` is not written).
+pub fn evaluate(a: &CheckArgs) -> Result<Outcome, Failure> {
     let (rplan, mut results, rshape) = load_folder(&a.results).map_err(check_failure)?;
     let (bplan, baseline, bshape) = load_folder(&a.baseline).map_err(check_failure)?;
     if rplan.scenario_name != bplan.scenario_name || rplan.sweep_columns != bplan.sweep_columns {
@@ -125,17 +151,14 @@ pub fn run(a: CheckArgs) -> Result<i32, Failure> {
     // Shapes first: columns, runs and steps must match before any value is compared.
     let verdict = structure::compare(&rplan, &rshape, &bplan, &bshape);
     let note = structure::new_columns_note(&verdict);
-    if let Some(n) = &note {
-        eprintln!("{n}");
-    }
     if !verdict.mismatches.is_empty() {
         let text = structure::render(&verdict, format);
-        print!("{text}");
-        if !text.ends_with('\n') {
-            println!();
-        }
-        write_report(a.report_out.as_deref(), &text)?;
-        return Ok(1);
+        return Ok(Outcome {
+            code: 1,
+            report: text.clone(),
+            text,
+            note,
+        });
     }
     // New columns are not compared (see `structure`): drop them from the results.
     for r in &mut results {
@@ -171,16 +194,16 @@ pub fn run(a: CheckArgs) -> Result<i32, Failure> {
             (compare::render_stat(&o, format), o.drifted > 0)
         }
     };
-    print!("{text}");
-    if !text.ends_with('\n') {
-        println!();
-    }
-    let text = match (&note, format) {
+    let report = match (&note, format) {
         (Some(n), ReportFormat::Table | ReportFormat::Markdown) => format!("{text}\n{n}\n"),
-        _ => text,
+        _ => text.clone(),
     };
-    write_report(a.report_out.as_deref(), &text)?;
-    Ok(if drift { 1 } else { 0 })
+    Ok(Outcome {
+        code: if drift { 1 } else { 0 },
+        text,
+        report,
+        note,
+    })
 }
 
 /// Writes `--report-out`; a failure is bad input (exit 2), never drift (exit 1).

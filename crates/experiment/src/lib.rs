@@ -137,6 +137,17 @@ pub struct BatchReport {
 /// Runs a plan (or one shard of it) into an out folder, then assembles the outputs when
 /// every run is finished.
 pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
+    run_batch_cancellable(plan, opts, &std::sync::atomic::AtomicBool::new(false))
+}
+
+/// [`run_batch`] that stops between steps once `cancel` is set (a notebook's Ctrl-C): the
+/// runs finished so far keep their files (a later `resume` skips them), the run in progress
+/// writes nothing, and the result is an error that says so.
+pub fn run_batch_cancellable(
+    plan: &Plan,
+    opts: &BatchOptions,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<BatchReport> {
     let t0 = Instant::now();
     let shards = opts.shard.map_or(1, |s| s.1);
     let record = PlanRecord::from_plan(plan, shards);
@@ -213,6 +224,9 @@ pub fn run_batch(plan: &Plan, opts: &BatchOptions) -> Result<BatchReport> {
         let df = pool.install(|| -> Result<DataFrame> {
             let mut sim = Simulation::new(sc.clone(), spec.seed).map_err(|e| anyhow::anyhow!(e))?;
             while !sim.finished() {
+                if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                    bail!("interrupted: the runs finished so far are kept (resume to go on)");
+                }
                 sim.step();
                 opts.progress.send(ProgressEvent::Step);
             }

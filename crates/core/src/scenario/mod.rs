@@ -1242,8 +1242,9 @@ pub(crate) fn param_value(v: &toml::Value) -> ParamValue {
 /// Sets a dotted path in a TOML table. In the entity lists (`platforms`, `wallets`,
 /// `ecosystems`) the second segment is an entity name; a list absent from the file is filled
 /// with the §7 defaults first so that a default entity can be swept. Returns the key it set
-/// as problems name it, e.g. `platforms[0].commission`.
-fn set_path(
+/// as problems name it, e.g. `platforms[0].commission`. Public so that front ends (the
+/// Python package's `Scenario.with_`) override values by the same paths as sweeps.
+pub fn set_path(
     t: &mut toml::Table,
     path: &str,
     v: toml::Value,
