@@ -3,6 +3,7 @@
 
 use crate::command::Failure;
 use clap::Args;
+use gardengate_core::engine::state::{Consumers, Merchants};
 use gardengate_core::model::Simulation;
 use gardengate_core::scenario::{self, GraphSpec, Plan, Scenario};
 use gardengate_experiment as experiment;
@@ -42,19 +43,9 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
     let m = sc.merchant_count as u64;
     let nw = sc.wallets.len() as u64;
     let nc = sc.platforms.iter().filter(|p| p.commerce).count() as u64;
-    let per_consumer = 1
-        + 1
-        + 4
-        + if sc.consumers.shop_beta.is_some() {
-            4
-        } else {
-            0
-        }
-        + std::mem::size_of::<gardengate_core::engine::state::Holdings>() as u64
-        + 1
-        + (nw + nc) * 2
-        // taste shocks
-        + nc * 2;
+    let per_consumer =
+        Consumers::bytes_per_consumer(nw as usize, nc as usize, sc.consumers.shop_beta.is_some())
+            as u64;
     let d = match &sc.graph {
         GraphSpec::Communities { mean_degree, .. } => *mean_degree,
         GraphSpec::SmallWorld { mean_degree, .. } => *mean_degree as f64,
@@ -69,7 +60,8 @@ pub fn estimate_bytes(sc: &Scenario) -> u64 {
         } else {
             0
         };
-    let merchants = m * (21 + 8 * nc) + m * 4 * 2;
+    // The arrays, plus the listing cards (16 bytes; about half a listing per merchant).
+    let merchants = m * Merchants::bytes_per_merchant(nc as usize) as u64 + m * 4 * 2;
     // Inbox, outboxes and chunk tallies: a few links per sharing consumer.
     let links = (n as f64 * sc.consumers.shop_prob * sc.links.share_prob * 4.0 * 16.0 * 3.0) as u64;
     let tallies = sc.steps as u64 * 2048;
@@ -261,9 +253,9 @@ pub fn run(a: BenchArgs) -> Result<i32, Failure> {
     let threads = pool.current_num_threads();
     let sc = Arc::new(sc);
     let (build, steps, metrics, output, sim_bytes, parts) =
-        pool.install(|| -> anyhow::Result<_> {
+        pool.install(|| -> gardengate_io::Result<_> {
             let t0 = Instant::now();
-            let mut sim = Simulation::new(sc.clone(), a.seed).map_err(|e| anyhow::anyhow!(e))?;
+            let mut sim = Simulation::new(sc.clone(), a.seed)?;
             let build = t0.elapsed().as_secs_f64();
             let t1 = Instant::now();
             sim.run();

@@ -2,9 +2,9 @@
 //! shards of an out folder, and Slurm job-array scripts with a dependent merge job.
 
 use crate::command::{bad_input, load_plan_design, Failure};
-use anyhow::{bail, Context, Result};
 use clap::Args;
 use gardengate_experiment::{finalize, store, PlanRecord};
+use gardengate_io::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 /// Array-index variables of common schedulers, with the index of their first task.

@@ -123,6 +123,43 @@ fn small_runs_share_batch_files_bit_identical_to_runs_one_at_a_time() {
 }
 
 #[test]
+fn a_plan_run_in_memory_gives_steps_parquets_rows_bit_for_bit() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let plan = plan_of(DESIGN);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("folder");
+    run_batch(&plan, &opts(&out, 2, None, false)).expect("into a folder");
+    let on_disk = read_parquet(&out.join("steps.parquet")).unwrap();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let f = finished.clone();
+    let progress = Progress::Report(Arc::new(move |e: &experiment::ProgressEvent| {
+        if matches!(e, experiment::ProgressEvent::RunFinished { .. }) {
+            f.fetch_add(1, Ordering::Relaxed);
+        }
+    }));
+    for threads in [1, 2] {
+        let mem =
+            experiment::run_in_memory(&plan, Some(threads), &progress, &AtomicBool::new(false))
+                .expect("in memory");
+        assert_eq!(mem.height(), 64 * 6);
+        assert!(
+            mem.equals_missing(&on_disk),
+            "{threads} thread(s): the in-memory steps differ from steps.parquet"
+        );
+    }
+    assert_eq!(
+        finished.load(Ordering::Relaxed),
+        2 * 64,
+        "one report per run"
+    );
+    // A cancelled run stops with an error that says so, and keeps nothing.
+    let e = experiment::run_in_memory(&plan, Some(2), &Progress::Quiet, &AtomicBool::new(true))
+        .unwrap_err();
+    assert!(e.is_interrupted(), "{e}");
+}
+
+#[test]
 fn batches_resume_and_shard_to_the_same_bytes() {
     let plan = plan_of(DESIGN);
     let tmp = tempfile::tempdir().unwrap();

@@ -400,3 +400,23 @@ fn deterministic_across_threads_and_runs() {
     let other = bits(&run_threads(&sc, 78, 2));
     assert_ne!(one, other, "two seeds differ");
 }
+
+#[test]
+fn the_memory_estimates_layout_is_the_worlds() {
+    use gardengate::engine::state::{Consumers, Merchants};
+    // Both with and without drawn shopping probabilities.
+    for beta in ["", "shop_beta = [2.0, 8.0]\n"] {
+        let sc = common::scenario(&format!("steps = 1\n[consumers]\ncount = 3000\n{beta}"));
+        let sim = gardengate::Simulation::new(std::sync::Arc::new(sc.clone()), 5).unwrap();
+        let w = sim.world();
+        let nc = sc.platforms.iter().filter(|p| p.commerce).count();
+        let per = Consumers::bytes_per_consumer(sc.wallets.len(), nc, !beta.is_empty());
+        assert_eq!(w.consumers.bytes(), 3000 * per, "consumers ({beta:?})");
+        let cards: usize = w.merchants.on_platform.iter().map(Vec::len).sum::<usize>() * 16;
+        assert_eq!(
+            w.merchants.bytes(),
+            w.merchants.len() * Merchants::bytes_per_merchant(nc) + cards,
+            "merchants"
+        );
+    }
+}

@@ -51,6 +51,8 @@ fn sources() -> Vec<PathBuf> {
         .flat_map(|c| rust_files(&root().join("crates").join(c).join("src")))
         .collect();
     files.extend(rust_files(&root().join("src")));
+    // A `tests.rs` is a test module in its own file (`#[cfg(test)] mod tests;`).
+    files.retain(|f| f.file_name().is_none_or(|n| n != "tests.rs"));
     files
 }
 

@@ -10,9 +10,8 @@ use gardengate::check_cmd::{self, CheckArgs, Mode, Report};
 use gardengate::command::Failure;
 use gardengate::experiment::{self, BatchOptions, Progress, ProgressEvent};
 use gardengate::scenario::{self, ScenarioError};
-use gardengate::{metrics, Simulation};
 use polars::prelude::*;
-use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use std::path::{Path, PathBuf};
@@ -232,12 +231,12 @@ fn with_overrides(py: Python<'_>, text: &str, file: &str, overrides: &str) -> Py
 }
 
 /// Writes a frame as Parquet into memory.
-fn parquet_bytes(df: &mut DataFrame) -> PyResult<Vec<u8>> {
+fn parquet_bytes(df: &mut DataFrame) -> Result<Vec<u8>, String> {
     let mut buf = Vec::new();
     ParquetWriter::new(&mut buf)
         .with_compression(ParquetCompression::Uncompressed)
         .finish(df)
-        .map_err(runtime)?;
+        .map_err(|e| e.to_string())?;
     Ok(buf)
 }
 
@@ -249,10 +248,68 @@ fn report(py: Python<'_>, progress: &Option<PyObject>, done: u64, total: u64) ->
     Ok(())
 }
 
-/// Runs every run of the plan in memory (run after run, each on `threads` worker threads)
-/// and returns the steps table, the rows of `steps.parquet`, as Parquet bytes. The engine
-/// runs without the GIL; between slices of steps Python checks for Ctrl-C (raised as
-/// KeyboardInterrupt) and `progress(done, total)` is called.
+/// Runs `work` on its own thread without the GIL, with a progress callback that counts steps
+/// and a cancel flag; meanwhile the calling thread wakes every slice to check for Ctrl-C
+/// (which sets the flag: the work stops between steps) and calls `progress(done, total)`.
+fn drive<T: Send + 'static>(
+    py: Python<'_>,
+    progress: &Option<PyObject>,
+    work: impl FnOnce(Progress, &AtomicBool) -> Result<T, String> + Send + 'static,
+) -> PyResult<T> {
+    let done = Arc::new(AtomicU64::new(0));
+    let total = Arc::new(AtomicU64::new(0));
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (d, t) = (done.clone(), total.clone());
+    let events = Progress::Report(Arc::new(move |e: &ProgressEvent| match e {
+        ProgressEvent::Start { steps, .. } => t.store(*steps, Ordering::Relaxed),
+        ProgressEvent::Step => {
+            d.fetch_add(1, Ordering::Relaxed);
+        }
+        _ => {}
+    }));
+    let c = cancel.clone();
+    let worker = std::thread::spawn(move || work(events, &c));
+    let mut interrupted: Option<PyErr> = None;
+    while !worker.is_finished() {
+        py.allow_threads(|| {
+            let t = Instant::now();
+            while !worker.is_finished() && t.elapsed() < SLICE {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        if interrupted.is_none() {
+            if let Err(e) = py.check_signals() {
+                cancel.store(true, Ordering::Relaxed);
+                interrupted = Some(e);
+            } else {
+                report(
+                    py,
+                    progress,
+                    done.load(Ordering::Relaxed),
+                    total.load(Ordering::Relaxed),
+                )?;
+            }
+        }
+    }
+    let result = worker
+        .join()
+        .map_err(|_| PyRuntimeError::new_err("the run's thread panicked"))?;
+    if let Some(e) = interrupted {
+        return Err(e);
+    }
+    report(
+        py,
+        progress,
+        done.load(Ordering::Relaxed),
+        total.load(Ordering::Relaxed),
+    )?;
+    result.map_err(PyRuntimeError::new_err)
+}
+
+/// Runs the whole plan in memory with `experiment::run_in_memory` (small worlds side by
+/// side, as `gardengate run` runs them) and returns the steps table, the rows of
+/// `steps.parquet`, as Parquet bytes. The engine runs without the GIL; Ctrl-C stops it
+/// between steps (KeyboardInterrupt; nothing is kept) and `progress(done, total)` is called.
 #[pyfunction]
 #[pyo3(signature = (plan, threads=None, progress=None))]
 fn run_steps(
@@ -262,57 +319,17 @@ fn run_steps(
     progress: Option<PyObject>,
 ) -> PyResult<Py<PyBytes>> {
     let plan = plan.plan.clone();
+    if let Some(n) = threads {
+        experiment::check_threads(n).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
+    }
     for p in &plan.points {
         gardengate::bench::check_fits(&p.scenario).map_err(failure)?;
     }
-    let pool =
-        experiment::thread_pool(threads).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
-    let total = plan.runs.len() as u64 * plan.source.steps as u64;
-    let mut done = 0u64;
-    report(py, &progress, 0, total)?;
-    let mut all: Option<DataFrame> = None;
-    for spec in &plan.runs {
-        let point = &plan.points[spec.point_id as usize];
-        let sc = Arc::new(point.scenario.clone());
-        let mut sim = py
-            .allow_threads(|| pool.install(|| Simulation::new(sc, spec.seed)))
-            .map_err(runtime)?;
-        while !sim.finished() {
-            let n = py.allow_threads(|| {
-                let t = Instant::now();
-                let mut n = 0u64;
-                while !sim.finished() && (n == 0 || t.elapsed() < SLICE) {
-                    pool.install(|| {
-                        sim.step();
-                    });
-                    n += 1;
-                }
-                n
-            });
-            done += n;
-            if let Err(e) = py.check_signals() {
-                if e.is_instance_of::<PyKeyboardInterrupt>(py) {
-                    return Err(PyKeyboardInterrupt::new_err(format!(
-                        "run stopped after {done} of {total} steps (nothing is kept)"
-                    )));
-                }
-                return Err(e);
-            }
-            report(py, &progress, done, total)?;
-        }
-        let df = py
-            .allow_threads(|| experiment::run_frame(spec, &point.params, &metrics::of(&sim)))
-            .map_err(runtime)?;
-        match &mut all {
-            None => all = Some(df),
-            Some(a) => {
-                a.vstack_mut(&df).map_err(runtime)?;
-            }
-        }
-    }
-    let mut df = all.ok_or_else(|| PyValueError::new_err("the plan has no runs"))?;
-    df.align_chunks_par();
-    let bytes = py.allow_threads(|| parquet_bytes(&mut df))?;
+    let bytes = drive(py, &progress, move |events, cancel| {
+        let mut df = experiment::run_in_memory(&plan, threads, &events, cancel)
+            .map_err(|e| format!("{e:#}"))?;
+        parquet_bytes(&mut df)
+    })?;
     Ok(PyBytes::new(py, &bytes).unbind())
 }
 
@@ -341,64 +358,21 @@ fn run_batch(
         gardengate::bench::check_fits(&p.scenario).map_err(failure)?;
     }
     gardengate::bench::check_plan_fits(&plan).map_err(failure)?;
-    let done = Arc::new(AtomicU64::new(0));
-    let total = Arc::new(AtomicU64::new(0));
-    let cancel = Arc::new(AtomicBool::new(false));
-    let (d, t) = (done.clone(), total.clone());
-    let opts = BatchOptions {
-        out,
-        threads,
-        resume,
-        force,
-        progress: Progress::Report(Arc::new(move |e: &ProgressEvent| match e {
-            ProgressEvent::Start { steps, .. } => t.store(*steps, Ordering::Relaxed),
-            ProgressEvent::Step => {
-                d.fetch_add(1, Ordering::Relaxed);
-            }
-            _ => {}
-        })),
-        shard: None,
-        charts: charts && plan.source.charts.enabled,
-    };
-    let c = cancel.clone();
-    let worker = std::thread::spawn(move || {
-        experiment::run_batch_cancellable(&plan, &opts, &c).map_err(|e| format!("{e:#}"))
-    });
-    let mut interrupted: Option<PyErr> = None;
-    while !worker.is_finished() {
-        py.allow_threads(|| {
-            let t = Instant::now();
-            while !worker.is_finished() && t.elapsed() < SLICE {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        });
-        if interrupted.is_none() {
-            if let Err(e) = py.check_signals() {
-                cancel.store(true, Ordering::Relaxed);
-                interrupted = Some(e);
-            } else {
-                report(
-                    py,
-                    &progress,
-                    done.load(Ordering::Relaxed),
-                    total.load(Ordering::Relaxed),
-                )?;
-            }
-        }
-    }
-    let result = worker
-        .join()
-        .map_err(|_| PyRuntimeError::new_err("the batch's thread panicked"))?;
-    if let Some(e) = interrupted {
-        return Err(e);
-    }
-    report(
-        py,
-        &progress,
-        done.load(Ordering::Relaxed),
-        total.load(Ordering::Relaxed),
-    )?;
-    result.map(|r| r.summary).map_err(PyRuntimeError::new_err)
+    let charts = charts && plan.source.charts.enabled;
+    drive(py, &progress, move |events, cancel| {
+        let opts = BatchOptions {
+            out,
+            threads,
+            resume,
+            force,
+            progress: events,
+            shard: None,
+            charts,
+        };
+        experiment::run_batch_cancellable(&plan, &opts, cancel)
+            .map(|r| r.summary)
+            .map_err(|e| format!("{e:#}"))
+    })
 }
 
 /// Compares a results folder with a baseline folder, as `gardengate check` does; returns

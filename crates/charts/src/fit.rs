@@ -25,8 +25,8 @@ pub struct FitMark {
 
 /// Draws the fit chart; writes `<stem>.png` and `<stem>.svg`.
 pub fn fit_plot(stem: &Path, title: &str, rows: &[FitMark]) -> Result<()> {
-    write_both(stem, &FitFigure { title, rows })
-        .with_context(|| format!("writing fit chart {}", stem.display()))
+    Ok(write_both(stem, &FitFigure { title, rows })
+        .with_context(|| format!("writing fit chart {}", stem.display()))?)
 }
 
 struct FitFigure<'a> {

@@ -19,7 +19,10 @@ pub fn forest_plot(
         rows,
         panels,
     };
-    write_both(stem, &fig).with_context(|| format!("writing forest plot {}", stem.display()))
+    Ok(
+        write_both(stem, &fig)
+            .with_context(|| format!("writing forest plot {}", stem.display()))?,
+    )
 }
 
 struct ForestFigure<'a> {

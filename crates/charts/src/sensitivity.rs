@@ -2,11 +2,12 @@
 //! output against each parameter (PNG and SVG, with the shared font and palette of
 //! `charts`). Sobol' and regression bars use `charts::grouped_bars`.
 
+use crate::Result;
 use crate::{
     finite_bounds, fmt_tick, padded_range, palette, titled, write_both, Figure, DESC_SIZE, FAMILY,
     TICK_SIZE,
 };
-use anyhow::{Context, Result};
+use gardengate_io::Context;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -27,8 +28,8 @@ pub struct MorrisPoint {
 /// The Morris plane: μ* across, σ up, a horizontal bar for μ*'s interval, and the line
 /// σ = μ* (above it, effects are mostly non-linear or interacting).
 pub fn morris_plane(stem: &Path, title: &str, points: &[MorrisPoint]) -> Result<()> {
-    write_both(stem, &MorrisFigure { title, points })
-        .with_context(|| format!("writing Morris chart {}", stem.display()))
+    Ok(write_both(stem, &MorrisFigure { title, points })
+        .with_context(|| format!("writing Morris chart {}", stem.display()))?)
 }
 
 /// One panel of a scatter figure.
@@ -51,7 +52,7 @@ pub fn scatter_panels(
     y_label: &str,
     panels: &[ScatterPanel],
 ) -> Result<()> {
-    write_both(
+    Ok(write_both(
         stem,
         &ScatterFigure {
             title,
@@ -59,7 +60,7 @@ pub fn scatter_panels(
             panels,
         },
     )
-    .with_context(|| format!("writing scatter chart {}", stem.display()))
+    .with_context(|| format!("writing scatter chart {}", stem.display()))?)
 }
 
 struct MorrisFigure<'a> {

@@ -20,6 +20,17 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Returns early with an [`Error::Input`] from a format string.
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return Err($crate::Error::Input(format!($($arg)*)))
+    };
+}
+pub(crate) use bail;
+
 impl Error {
     pub(crate) fn input(message: impl Into<String>) -> Error {
         Error::Input(message.into())

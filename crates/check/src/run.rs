@@ -1,7 +1,7 @@
 //! The data types of a comparison: runs in memory, exact differences, statistical options
 //! and outcomes, report formats.
 
-use anyhow::{bail, Result};
+use crate::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -278,7 +278,7 @@ pub enum ReportFormat {
 }
 
 impl FromStr for ReportFormat {
-    type Err = anyhow::Error;
+    type Err = crate::Error;
     /// Parses `table`/`text`, `markdown`/`md`, `junit`/`xml`, `json` (case-insensitive).
     fn from_str(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {

@@ -2,15 +2,9 @@
 //! Kolmogorov–Smirnov tests in one Holm family, with a tolerance floor.
 
 use crate::run::*;
-use anyhow::{bail, Result};
+use crate::{bail, Result};
 use gardengate_core::metrics::stats::*;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Mean of the last `last_n` values (all if fewer); NaN for an empty column.
-pub(crate) fn tail_mean(values: &[f64], last_n: usize) -> f64 {
-    let start = values.len().saturating_sub(last_n);
-    mean(&values[start..])
-}
 
 pub(crate) fn column<'a>(run: &'a RunData, name: &str) -> Option<&'a [f64]> {
     run.columns

@@ -125,6 +125,36 @@ pub fn open_unit(bits: u64) -> f64 {
     ((bits >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
 }
 
+/// Draws an index with probability ∝ its weight from `(index, weight)` pairs (weights ≥ 0,
+/// not necessarily normalised), given `u` uniform on [0, 1): the first index whose running
+/// total exceeds u·Σw, or, when rounding leaves u·Σw at the total, the last index of positive
+/// weight. The model's one categorical draw (initial homes and reach, a logit pick among
+/// wallets).
+pub fn categorical_of<I>(u: f64, items: I) -> usize
+where
+    I: Iterator<Item = (usize, f64)> + Clone,
+{
+    let total: f64 = items.clone().map(|(_, w)| w).sum();
+    let target = u * total;
+    let mut acc = 0.0;
+    let mut last = None;
+    for (k, w) in items {
+        acc += w;
+        if w > 0.0 {
+            last = Some(k);
+        }
+        if target < acc {
+            return k;
+        }
+    }
+    last.unwrap_or(0)
+}
+
+/// [`categorical_of`] over a slice of weights.
+pub fn categorical(u: f64, weights: &[f64]) -> usize {
+    categorical_of(u, weights.iter().copied().enumerate())
+}
+
 /// Inverse of the standard normal CDF (Acklam's rational approximation, relative error
 /// below 1.2e-9): a normal deviate from one uniform, without the trigonometry of Box–Muller.
 #[inline]
@@ -409,6 +439,27 @@ mod tests {
         let se_g = (std::f64::consts::PI / 6f64.sqrt()) / (n as f64).sqrt();
         assert!((su / n as f64 - 0.5).abs() < 4.0 * se_u);
         assert!((sg / n as f64 - 0.577_215_664_9).abs() < 4.0 * se_g);
+    }
+
+    #[test]
+    fn categorical_draws_follow_the_weights_and_never_a_zero_weight() {
+        let w = [0.0, 1.0, 0.0, 3.0, 0.0];
+        let n = 100_000;
+        let mut counts = [0u32; 5];
+        for i in 0..n {
+            // Evenly spaced u, and the edges 0 and the largest u below 1.
+            counts[categorical((i as f64 + 0.5) / n as f64, &w)] += 1;
+        }
+        assert_eq!(counts, [0, 25_000, 0, 75_000, 0]);
+        assert_eq!(categorical(0.0, &w), 1);
+        assert_eq!(categorical(1.0 - f64::EPSILON / 2.0, &w), 3);
+        // u·Σw at the total (u = 1 by rounding): the last index of positive weight.
+        assert_eq!(categorical(1.0, &w), 3);
+        assert_eq!(categorical(0.5, &[0.0, 0.0]), 0);
+        // The pair form draws the same index as the slice form.
+        let pairs = [(2usize, 1.0), (5, 3.0)];
+        assert_eq!(categorical_of(0.2, pairs.iter().copied()), 2);
+        assert_eq!(categorical_of(0.3, pairs.iter().copied()), 5);
     }
 
     #[test]

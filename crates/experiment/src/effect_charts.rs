@@ -3,10 +3,10 @@
 
 use super::effects::EffectRow;
 use super::finalize::RunValues;
-use anyhow::Result;
 use gardengate_charts::{self as charts, Panel, Series};
 use gardengate_core::metrics::stats::{ci95_half_width, mean};
 use gardengate_io::store::PlanRecord;
+use gardengate_io::Result;
 use std::path::Path;
 
 /// Per step from the warm-up on: mean and 95 % band of variant − baseline over the runs

@@ -10,12 +10,12 @@
 //! against another.
 
 use super::finalize::{metric_values, RunValues};
-use anyhow::{bail, Result};
 use gardengate_core::metrics::stats::{ci95_half_width, mean, sample_sd, t_quantile, welch_t_test};
 use gardengate_core::rng::{Purpose, Stream};
 use gardengate_core::scenario::variants::{Stat, Window};
 use gardengate_io::frame;
 use gardengate_io::store::{self, PlanRecord};
+use gardengate_io::{bail, Result};
 use polars::prelude::*;
 use std::path::Path;
 

@@ -3,14 +3,14 @@
 //! here with fixed-order loops (never with a parallel or hashed reduction), so the outputs are
 //! bit-identical however the runs were scheduled, resumed or sharded.
 
-use anyhow::{bail, Result};
 use gardengate_charts::{self as charts, EventMark, Panel, Series, TimeAxis};
-use gardengate_core::metrics::stats::{ci95_half_width, mean, sample_sd};
+use gardengate_core::metrics::stats::{ci95_half_width, mean, sample_sd, tail_mean};
 use gardengate_core::scenario::calendar::{civil_from_days, parse_date};
 use gardengate_core::scenario::ParamValue;
 use gardengate_io::atomic::write_bytes;
 use gardengate_io::frame;
 use gardengate_io::store::{self, PlanRecord};
+use gardengate_io::{bail, Result};
 use polars::prelude::*;
 use std::path::Path;
 
@@ -101,7 +101,7 @@ pub fn finalize_report(out: &Path, threads: usize, draw_charts: bool) -> Result<
             }
         }
     }
-    let mut steps = steps.ok_or_else(|| anyhow::anyhow!("the plan has no runs"))?;
+    let mut steps = steps.ok_or_else(|| gardengate_io::err!("the plan has no runs"))?;
     steps.align_chunks_par();
     frame::write_parquet(&mut steps, &out.join("steps.parquet"))?;
     super::tables::extra_outputs(out, &plan, &mut steps)?;
@@ -201,10 +201,7 @@ pub fn summarise(plan: &PlanRecord, runs: &[RunValues]) -> Summary {
             .map(|m| {
                 let per_run: Vec<f64> = mine
                     .iter()
-                    .map(|r| {
-                        let v = r.get(m).unwrap_or(&[]);
-                        mean(&v[v.len().saturating_sub(last)..])
-                    })
+                    .map(|r| tail_mean(r.get(m).unwrap_or(&[]), last))
                     .collect();
                 let sd = if per_run.len() >= 2 {
                     sample_sd(&per_run)

@@ -19,11 +19,12 @@ pub mod sensitivity;
 pub use gardengate_io::store;
 pub mod tables;
 
-use anyhow::{bail, Context, Result};
 use gardengate_core::metrics;
 use gardengate_core::model::Simulation;
 use gardengate_core::scenario::{ParamValue, Plan, RunSpec};
+use gardengate_io::bail;
 use gardengate_io::frame;
+pub use gardengate_io::{Error, Result};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -207,12 +208,170 @@ pub fn run_batch_cancellable(
     let skipped = mine_runs - todo_runs;
     let pool = thread_pool(opts.threads)?;
     let threads = pool.current_num_threads();
-    let total_steps = todo_runs as u64 * plan.source.steps as u64;
     opts.progress.send(ProgressEvent::Start {
         runs: todo_runs,
         skipped,
-        steps: total_steps,
+        steps: todo_runs as u64 * plan.source.steps as u64,
     });
+    let sink = FolderSink {
+        out: &opts.out,
+        record: &record,
+    };
+    run_batches(plan, &record, &todo, &pool, &opts.progress, cancel, &sink)?;
+    opts.progress.send(ProgressEvent::RunsDone);
+    if let Some((i, n)) = opts.shard {
+        let runs: Vec<RunSpec> = mine
+            .iter()
+            .flat_map(|&k| record.batch(k))
+            .copied()
+            .collect();
+        store::write_shard_record(&opts.out, i, n, &runs)?;
+    }
+    let mut report = BatchReport {
+        ran: todo_runs,
+        skipped,
+        finalized: false,
+        wall_s: 0.0,
+        summary: String::new(),
+    };
+    if opts.shard.is_none() {
+        report.summary = finalize::finalize_report(&opts.out, threads, opts.charts)?;
+        report.finalized = true;
+    }
+    report.wall_s = t0.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Where the runs of a plan go as they finish: the out folder ([`FolderSink`], what
+/// [`run_batch`] uses) or memory ([`MemorySink`], what [`run_in_memory`] uses). Each batch of
+/// consecutive runs is handed over once, complete, from whichever worker thread finished it;
+/// its rows are the same whichever thread ran it.
+pub trait RunSink: Sync {
+    /// Takes batch `k` of the plan: its runs' rows, in run order, and their records.
+    fn accept(&self, k: u32, rows: DataFrame, runs: Vec<RunRecord>) -> Result<()>;
+}
+
+/// The out folder's sink: each batch's Parquet and record, written atomically.
+pub struct FolderSink<'a> {
+    /// Out folder.
+    pub out: &'a Path,
+    /// Its plan (decides the batch files' names).
+    pub record: &'a PlanRecord,
+}
+
+impl RunSink for FolderSink<'_> {
+    fn accept(&self, k: u32, mut rows: DataFrame, runs: Vec<RunRecord>) -> Result<()> {
+        store::write_batch(self.out, self.record, k, &mut rows, runs)
+    }
+}
+
+/// A sink that keeps every batch in memory; [`MemorySink::into_steps`] gives the rows of
+/// `steps.parquet`.
+#[derive(Default)]
+pub struct MemorySink {
+    batches: std::sync::Mutex<std::collections::BTreeMap<u32, (DataFrame, Vec<RunRecord>)>>,
+}
+
+impl RunSink for MemorySink {
+    fn accept(&self, k: u32, rows: DataFrame, runs: Vec<RunRecord>) -> Result<()> {
+        let mut b = self
+            .batches
+            .lock()
+            .map_err(|_| gardengate_io::err!("a worker thread panicked"))?;
+        b.insert(k, (rows, runs));
+        Ok(())
+    }
+}
+
+impl MemorySink {
+    /// Every run's rows, in run order (batches in order, runs in order within each): the
+    /// rows `steps.parquet` has for the same plan.
+    pub fn into_steps(self) -> Result<DataFrame> {
+        let batches = self
+            .batches
+            .into_inner()
+            .map_err(|_| gardengate_io::err!("a worker thread panicked"))?;
+        let mut steps: Option<DataFrame> = None;
+        for (_, (df, _)) in batches {
+            match &mut steps {
+                None => steps = Some(df),
+                Some(s) => {
+                    s.vstack_mut(&df)?;
+                }
+            }
+        }
+        let mut steps = steps.ok_or_else(|| gardengate_io::err!("the plan has no runs"))?;
+        steps.align_chunks_par();
+        Ok(steps)
+    }
+
+    /// The records of the runs kept, in run order.
+    pub fn runs(&self) -> Vec<RunRecord> {
+        match self.batches.lock() {
+            Ok(b) => b.values().flat_map(|(_, r)| r.iter().cloned()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// Runs the whole plan (every point, variant and replicate) in memory and returns its steps
+/// table: the rows `gardengate run` writes to `steps.parquet` for the same plan, bit for bit.
+/// Small worlds run side by side as in [`run_batch`]; `cancel` stops between steps (nothing
+/// is kept, there being no folder to keep it in).
+///
+/// ```
+/// use gardengate_experiment::{run_in_memory, Progress};
+/// use std::sync::atomic::AtomicBool;
+///
+/// // Two link policies × 2 replicates of a small world, 10 steps each.
+/// let text = r#"
+/// name = "tiny"
+/// steps = 10
+/// [consumers]
+/// count = 500
+/// [sweep]
+/// replicates = 2
+/// [[sweep.param]]
+/// path = "policy.links"
+/// values = ["walled", "open"]
+/// "#;
+/// let plan = gardengate_core::scenario::from_text(text, "tiny.toml", ".".as_ref())?;
+/// let steps = run_in_memory(&plan, Some(2), &Progress::Quiet, &AtomicBool::new(false))?;
+/// assert_eq!(steps.height(), 4 * 10);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run_in_memory(
+    plan: &Plan,
+    threads: Option<usize>,
+    progress: &Progress,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<DataFrame> {
+    let record = PlanRecord::from_plan(plan, 1);
+    let todo: Vec<u32> = (0..record.batches()).collect();
+    let pool = thread_pool(threads)?;
+    progress.send(ProgressEvent::Start {
+        runs: plan.runs.len(),
+        skipped: 0,
+        steps: plan.runs.len() as u64 * plan.source.steps as u64,
+    });
+    let sink = MemorySink::default();
+    run_batches(plan, &record, &todo, &pool, progress, cancel, &sink)?;
+    progress.send(ProgressEvent::RunsDone);
+    sink.into_steps()
+}
+
+/// Runs batches `todo` of the plan on `pool` and hands each to `sink` when it is finished.
+fn run_batches(
+    plan: &Plan,
+    record: &PlanRecord,
+    todo: &[u32],
+    pool: &rayon::ThreadPool,
+    progress: &Progress,
+    cancel: &std::sync::atomic::AtomicBool,
+    sink: &dyn RunSink,
+) -> Result<()> {
+    let threads = pool.current_num_threads();
+    let todo_runs: usize = todo.iter().map(|&k| record.batch(k).len()).sum();
     let done = std::sync::atomic::AtomicUsize::new(0);
     // One run: its rows and record (the `.parquet` size is filled in when its batch is
     // written). A pure function of its scenario and seed, whichever thread runs it.
@@ -222,20 +381,20 @@ pub fn run_batch_cancellable(
         let t = Instant::now();
         let sc = Arc::new(point.scenario.clone());
         let df = pool.install(|| -> Result<DataFrame> {
-            let mut sim = Simulation::new(sc.clone(), spec.seed).map_err(|e| anyhow::anyhow!(e))?;
+            let mut sim = Simulation::new(sc.clone(), spec.seed)?;
             while !sim.finished() {
                 if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-                    bail!("interrupted: the runs finished so far are kept (resume to go on)");
+                    return Err(Error::Interrupted);
                 }
                 sim.step();
-                opts.progress.send(ProgressEvent::Step);
+                progress.send(ProgressEvent::Step);
             }
             let table = metrics::of(&sim);
             run_frame(spec, &point.params, &table)
         })?;
         let wall = t.elapsed().as_secs_f64();
         let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        opts.progress.send(ProgressEvent::RunFinished {
+        progress.send(ProgressEvent::RunFinished {
             index: k,
             of: todo_runs,
             run_id: spec.run_id,
@@ -291,40 +450,19 @@ pub fn run_batch_cancellable(
                 }
             }
         }
-        let mut df = df.ok_or_else(|| anyhow::anyhow!("batch {k} has no runs"))?;
+        let mut df = df.ok_or_else(|| gardengate_io::err!("batch {k} has no runs"))?;
         df.align_chunks();
-        store::write_batch(&opts.out, &record, k, &mut df, recs)
+        sink.accept(k, df, recs)
     };
     if side_by_side && todo.len() > 1 {
         use rayon::prelude::*;
         pool.install(|| todo.par_iter().try_for_each(|&k| run_batch_k(k)))?;
     } else {
-        for &k in &todo {
+        for &k in todo {
             run_batch_k(k)?;
         }
     }
-    opts.progress.send(ProgressEvent::RunsDone);
-    if let Some((i, n)) = opts.shard {
-        let runs: Vec<RunSpec> = mine
-            .iter()
-            .flat_map(|&k| record.batch(k))
-            .copied()
-            .collect();
-        store::write_shard_record(&opts.out, i, n, &runs)?;
-    }
-    let mut report = BatchReport {
-        ran: todo_runs,
-        skipped,
-        finalized: false,
-        wall_s: 0.0,
-        summary: String::new(),
-    };
-    if opts.shard.is_none() {
-        report.summary = finalize::finalize_report(&opts.out, threads, opts.charts)?;
-        report.finalized = true;
-    }
-    report.wall_s = t0.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(())
 }
 
 /// Most worker threads per core: more only add scheduling overhead (10 000 threads made a
@@ -359,7 +497,8 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     if let Some(n) = threads {
         b = b.num_threads(check_threads(n)?);
     }
-    b.build().context("cannot start worker threads")
+    b.build()
+        .map_err(|e| gardengate_io::err!("cannot start worker threads: {e}"))
 }
 
 /// The rows of one run: identifiers, swept parameters, then the metric table.

@@ -6,7 +6,6 @@
 //! of a metric over a window of steps, [`run_levels`]), then its mean over the sample's
 //! replicates ([`sample_outputs`]). Both are plain loops in run order.
 
-use anyhow::{bail, Context, Result};
 use gardengate_charts::{self as charts, sensitivity as sensitivity_charts};
 use gardengate_core::metrics::sensitivity::{self, Options, Row};
 use gardengate_core::scenario::design::{Design, Method};
@@ -14,6 +13,7 @@ use gardengate_core::scenario::variants::{Stat, BASELINE_NAME};
 use gardengate_core::scenario::{error, ParamValue};
 use gardengate_io::frame;
 use gardengate_io::store::PlanRecord;
+use gardengate_io::{bail, Context, Result};
 use polars::prelude::*;
 use std::path::Path;
 
@@ -346,7 +346,7 @@ pub fn analyse(out: &Path, req: &Request) -> Result<Vec<(String, Vec<Row>)>> {
                 .collect(),
         };
         let rows = sensitivity::analyse(design, &y, &req.options)
-            .map_err(|e| anyhow::anyhow!("metric `{m}`: {e}"))?;
+            .map_err(|e| gardengate_io::err!("metric `{m}`: {e}"))?;
         all.push((m.clone(), rows));
         outputs.push(y);
     }
@@ -540,10 +540,10 @@ fn draw(
                 .map(|c| c.iter().map(ParamValue::to_string).collect()),
         })
         .collect();
-    sensitivity_charts::scatter_panels(
+    Ok(sensitivity_charts::scatter_panels(
         &dir.join(format!("sensitivity_scatter__{metric}")),
         &format!("{label} against each parameter (one point per sample, steps {from}–{to})"),
         label,
         &panels,
-    )
+    )?)
 }

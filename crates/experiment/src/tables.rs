@@ -4,9 +4,9 @@
 //! columns are what regression baselines compare).
 
 use super::finalize::ID_COLUMNS;
-use anyhow::Result;
 use gardengate_io::frame;
 use gardengate_io::store::PlanRecord;
+use gardengate_io::Result;
 use polars::prelude::*;
 use std::path::Path;
 

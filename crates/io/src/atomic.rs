@@ -18,11 +18,11 @@ pub fn temp_path(path: &Path) -> PathBuf {
 
 /// Writes a file through `write(temp_path)` and renames it into place. Every error names the
 /// file and what was being done ("writing runs/run-000007.parquet: No space left on device").
-pub fn write_with<F>(path: &Path, write: F) -> anyhow::Result<()>
+pub fn write_with<F>(path: &Path, write: F) -> crate::Result<()>
 where
-    F: FnOnce(&Path) -> anyhow::Result<()>,
+    F: FnOnce(&Path) -> crate::Result<()>,
 {
-    use anyhow::Context;
+    use crate::Context;
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir)
@@ -49,7 +49,7 @@ where
 }
 
 /// Writes bytes atomically.
-pub fn write_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> crate::Result<()> {
     write_with(path, |tmp| Ok(std::fs::write(tmp, bytes)?))
 }
 
@@ -67,7 +67,7 @@ mod tests {
         assert!(e.contains("creating folder") && e.contains("runs"), "{e}");
         let e = format!(
             "{:#}",
-            write_with(&dir.path().join("x.parquet"), |_| Err(anyhow::anyhow!(
+            write_with(&dir.path().join("x.parquet"), |_| Err(crate::err!(
                 "Invalid thrift: transport error"
             )))
             .unwrap_err()

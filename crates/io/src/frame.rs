@@ -30,7 +30,7 @@ pub fn table_frame(t: &MetricTable) -> PolarsResult<DataFrame> {
 }
 
 /// Writes a DataFrame as Parquet (zstd), atomically.
-pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
+pub fn write_parquet(df: &mut DataFrame, path: &Path) -> crate::Result<()> {
     crate::atomic::write_with(path, |tmp| {
         let f = std::fs::File::create(tmp)?;
         ParquetWriter::new(f)
@@ -42,7 +42,7 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
 }
 
 /// Writes a DataFrame as CSV, atomically.
-pub fn write_csv(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
+pub fn write_csv(df: &mut DataFrame, path: &Path) -> crate::Result<()> {
     crate::atomic::write_with(path, |tmp| {
         let f = std::fs::File::create(tmp)?;
         CsvWriter::new(f).include_header(true).finish(df)?;
@@ -51,11 +51,11 @@ pub fn write_csv(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
 }
 
 /// Reads a Parquet file.
-pub fn read_parquet(path: &Path) -> anyhow::Result<DataFrame> {
-    let f = std::fs::File::open(path)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+pub fn read_parquet(path: &Path) -> crate::Result<DataFrame> {
+    let f =
+        std::fs::File::open(path).map_err(|e| crate::err!("reading {}: {e}", path.display()))?;
     ParquetReader::new(f).finish().map_err(|e| {
-        anyhow::anyhow!(
+        crate::err!(
             "reading {}: not a complete Parquet file: {e}",
             path.display()
         )

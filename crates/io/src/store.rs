@@ -1,7 +1,7 @@
 //! The out folder: plan record, per-run files, shard records, conflict and resume rules.
 
 use crate::atomic::write_bytes;
-use anyhow::{bail, Context, Result};
+use crate::{bail, Context, Result};
 use gardengate_core::scenario::calendar::format_date;
 use gardengate_core::scenario::{ParamValue, Plan, RunSpec};
 use serde::{Deserialize, Serialize};
@@ -434,7 +434,7 @@ pub fn write_batch(
     if plan.batch_size() == 1 {
         let mut r = runs
             .pop()
-            .ok_or_else(|| anyhow::anyhow!("batch {k} has no run"))?;
+            .ok_or_else(|| crate::err!("batch {k} has no run"))?;
         r.parquet_bytes = Some(bytes);
         return write_run_record(out, &r);
     }
@@ -458,7 +458,7 @@ pub fn read_batch(
     k: u32,
 ) -> Result<Vec<(RunSpec, polars::prelude::DataFrame)>> {
     verify_batch(out, plan, k).map_err(|e| {
-        anyhow::anyhow!("{e:#}\n  help: delete that batch's files and run again with --resume")
+        crate::err!("{e:#}\n  help: delete that batch's files and run again with --resume")
     })?;
     let path = batch_parquet(out, plan, k);
     let df = crate::frame::read_parquet(&path)?;
@@ -539,7 +539,7 @@ pub fn verify_frame(
     let col = |name: &str| -> Result<Vec<Option<u64>>> {
         let c = df
             .column(name)
-            .map_err(|_| anyhow::anyhow!("{}: no `{name}` column", path.display()))?;
+            .map_err(|_| crate::err!("{}: no `{name}` column", path.display()))?;
         let s = c.as_materialized_series().cast(&DataType::UInt64)?;
         Ok(s.u64()?.iter().collect())
     };

@@ -1,13 +1,13 @@
 //! Policies as state (MODEL.md §3): link rules, wallet acceptance, checkout defaults and the
 //! wallet-habit parameters, token workaround, commissions and fees, exclusivity. Changed only by scheduled events, at the start of a step.
 
-use crate::scenario::{Action, Scenario};
+use crate::scenario::{Action, LinkRules, Scenario};
 
 /// The policy state in force during a step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
-    /// `link_open[s][channel]`: bitset over target ecosystems that are open on social platform s.
-    pub link_open: Vec<[u16; 3]>,
+    /// Which links are delivered open (changed by link events).
+    pub link_open: LinkRules,
     /// Accepted wallets per platform (bitset over wallets).
     pub accepts: Vec<u16>,
     /// τ.
@@ -47,18 +47,7 @@ impl Policy {
     /// The initial policy of a scenario.
     pub fn new(sc: &Scenario) -> Self {
         Policy {
-            link_open: sc
-                .link_open
-                .iter()
-                .map(|chs| {
-                    std::array::from_fn(|ch| {
-                        chs[ch]
-                            .iter()
-                            .enumerate()
-                            .fold(0u16, |b, (e, &o)| b | ((o as u16) << e))
-                    })
-                })
-                .collect(),
+            link_open: sc.link_open.clone(),
             accepts: sc.platforms.iter().map(|p| p.accepts).collect(),
             tau: sc.tau,
             token_penalty: sc.token_penalty,
@@ -81,33 +70,7 @@ impl Policy {
     /// Applies one event's action.
     pub fn apply(&mut self, sc: &Scenario, action: &Action) {
         match *action {
-            Action::Link {
-                social,
-                channel,
-                target,
-                open,
-            } => {
-                for (s, rules) in self.link_open.iter_mut().enumerate() {
-                    if !sc.platforms[s].social || social.is_some_and(|x| x != s) {
-                        continue;
-                    }
-                    for (ch, bits) in rules.iter_mut().enumerate() {
-                        if channel.is_some_and(|x| x != ch) {
-                            continue;
-                        }
-                        let mask = match target {
-                            Some(e) => 1u16 << e,
-                            None => u16::MAX,
-                        };
-                        if open {
-                            *bits |= mask;
-                        } else {
-                            // The owner's own ecosystem is always open (§2.6).
-                            *bits &= !mask | (1 << sc.platforms[s].owner);
-                        }
-                    }
-                }
-            }
+            Action::Link { .. } => self.link_open.apply(&sc.platforms, action),
             Action::Accept {
                 platform,
                 wallet,
@@ -139,6 +102,6 @@ impl Policy {
     /// `target` is delivered open.
     #[inline]
     pub fn link_is_open(&self, s: usize, channel: usize, target: usize) -> bool {
-        self.link_open[s][channel] & (1 << target) != 0
+        self.link_open.is_open(s, channel, target)
     }
 }

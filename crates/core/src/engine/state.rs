@@ -174,6 +174,19 @@ impl Consumers {
         self.app_last = gather(&self.app_last, order, self.app_last.len() / n);
     }
 
+    /// Bytes per consumer of these arrays with `wallets` wallets and `commerce` commerce
+    /// platforms: the layout of the module comment, written once. The memory estimate (before
+    /// any world is built) uses it; a test checks it against [`Consumers::bytes`].
+    pub const fn bytes_per_consumer(wallets: usize, commerce: usize, shop_drawn: bool) -> usize {
+        2 // home, social home
+            + 4 // alpha
+            + if shop_drawn { 4 } else { 0 }
+            + std::mem::size_of::<Holdings>()
+            + 1 // primary
+            + (wallets + commerce) * 2 // last use of each wallet and app
+            + commerce * 2 // taste shocks
+    }
+
     /// Heap bytes used.
     pub fn bytes(&self) -> usize {
         self.home.len() * 2
@@ -229,6 +242,12 @@ impl Merchants {
     pub fn is_empty(&self) -> bool {
         self.home.is_empty()
     }
+    /// Bytes per merchant of the arrays other than the listing index, with `commerce`
+    /// commerce platforms (home, quality, price, cost, listings; the margin window).
+    pub const fn bytes_per_merchant(commerce: usize) -> usize {
+        (1 + 4 + 4 + 4 + 8) + commerce * 8
+    }
+
     /// Heap bytes used.
     pub fn bytes(&self) -> usize {
         self.home.len() * (1 + 4 + 4 + 4 + 8)

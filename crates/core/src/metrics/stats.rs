@@ -8,6 +8,13 @@ use std::f64::consts::PI;
 // Math building blocks
 // ---------------------------------------------------------------------------
 
+/// Mean of the last `last_n` values (all of them if fewer); NaN for an empty column. The one
+/// definition of a run's level: the summary (`summary.parquet`) and the statistical check
+/// both call it, so the two can never disagree on what a run's "last N steps" are.
+pub fn tail_mean(values: &[f64], last_n: usize) -> f64 {
+    mean(&values[values.len().saturating_sub(last_n)..])
+}
+
 /// Arithmetic mean; NaN for an empty slice. A constant sample returns its value exactly.
 pub fn mean(x: &[f64]) -> f64 {
     if x.is_empty() {

@@ -2,7 +2,7 @@
 
 use crate::engine::graph::{self, Graph};
 use crate::engine::policy::{fen, Policy};
-use crate::engine::rng::{inverse_normal, open_unit, KeyBase, Purpose, Stream};
+use crate::engine::rng::{categorical, inverse_normal, open_unit, KeyBase, Purpose, Stream};
 use crate::engine::state::{
     ConsumerStocks, Consumers, Holdings, Merchants, Tables, World, TASTE_SCALE,
 };
@@ -16,19 +16,6 @@ pub const NO_WALLET: u8 = u8::MAX;
 
 /// Fixed work unit for initialisation (never derived from the thread count).
 const INIT_CHUNK: usize = 4096;
-
-/// Draws an index from weights (which need not sum to one); the last index on rounding.
-pub fn categorical(u: f64, weights: &[f64]) -> usize {
-    let total: f64 = weights.iter().sum();
-    let mut acc = 0.0;
-    for (k, w) in weights.iter().enumerate() {
-        acc += w / total;
-        if u < acc {
-            return k;
-        }
-    }
-    weights.iter().rposition(|&w| w > 0.0).unwrap_or(0)
-}
 
 /// Builds the initial world of a run.
 pub fn build_world(sc: Arc<Scenario>, seed: u64) -> Result<World, String> {

@@ -1,7 +1,7 @@
 //! Merchant revision (MODEL.md §2.8): every R steps each merchant re-decides its listings
 //! from realised margins of the last window, then pays listing fees for the coming period.
 
-use super::step::allowed;
+use super::init::breaks_exclusivity;
 use crate::engine::rng::{logistic, Purpose, Stream};
 use crate::engine::state::World;
 use rayon::prelude::*;
@@ -78,7 +78,7 @@ pub fn revise(world: &World, t: u32) -> (Vec<u64>, Vec<i64>) {
                     next |= 1 << p;
                 }
             }
-            if !allowed(next, &world.policy, tb) {
+            if breaks_exclusivity(next, &world.policy.exclusive, tb) {
                 // Choose the one ecosystem bundle of highest total expected profit.
                 let mut best = (f64::NEG_INFINITY, 0u64);
                 for &mask in &tb.eco_platforms {

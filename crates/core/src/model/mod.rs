@@ -1,7 +1,10 @@
 //! The rules of the reference model (MODEL.md §1–2) acting on the engine's state:
-//! initial draws (`init`), one step (`step`), merchant revision (`merchants`), and the raw
-//! per-step tallies they produce (`tally`).
+//! initial draws (`init`), one step (`step`: the consumer phase, with checkout and the wallet
+//! habit in `checkout` and the combine phase in `combine`), merchant revision (`merchants`),
+//! and the raw per-step tallies they produce (`tally`).
 
+pub mod checkout;
+mod combine;
 pub mod init;
 pub mod merchants;
 pub mod step;

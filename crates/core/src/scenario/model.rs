@@ -191,8 +191,8 @@ pub struct Scenario {
     pub tau: f64,
     /// φ_token at start.
     pub token_penalty: f64,
-    /// Initial link rules: `open[s][channel][e]` for social platform index s.
-    pub link_open: Vec<[Vec<bool>; 3]>,
+    /// Initial link rules.
+    pub link_open: LinkRules,
     /// Events, sorted by effective step (stable in file order).
     pub events: Vec<EventSpec>,
     /// Graph.
@@ -259,5 +259,98 @@ impl std::fmt::Debug for EdgeData {
 impl PartialEq for EdgeData {
     fn eq(&self, other: &Self) -> bool {
         std::sync::Arc::ptr_eq(&self.pairs, &other.pairs) || self.pairs == other.pairs
+    }
+}
+
+/// Which links are delivered open: per platform and channel (DM, group, feed), a bitset over
+/// target ecosystems. The one home of the rules' wildcards and of MODEL §2.6's "a link to a
+/// platform of the social platform's own ecosystem is always open": the resolver builds the
+/// initial rules with [`LinkRules::preset`] and [`LinkRules::apply`], and the engine changes
+/// them by events with the same [`LinkRules::apply`], so the two cannot disagree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkRules {
+    open: Vec<[u16; 3]>,
+    /// Ecosystems (the bits in use), for the serialized form.
+    ecosystems: usize,
+}
+
+/// Serialized as before the bitsets (`plan.json`'s resolved scenario keeps its bytes):
+/// `[platform][channel][ecosystem]` booleans.
+impl Serialize for LinkRules {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let table: Vec<[Vec<bool>; 3]> = self
+            .open
+            .iter()
+            .map(|chs| {
+                std::array::from_fn(|ch| {
+                    (0..self.ecosystems)
+                        .map(|e| chs[ch] >> e & 1 == 1)
+                        .collect()
+                })
+            })
+            .collect();
+        table.serialize(s)
+    }
+}
+
+impl LinkRules {
+    /// Every platform's rules from a preset: channel `ch` open to other ecosystems when
+    /// `others_open(ch)`; its own ecosystem open on every channel.
+    pub fn preset(
+        platforms: &[PlatformSpec],
+        ecosystems: usize,
+        others_open: impl Fn(usize) -> bool,
+    ) -> Self {
+        let open = platforms
+            .iter()
+            .map(|p| {
+                std::array::from_fn(|ch| {
+                    let own = 1u16 << p.owner;
+                    if others_open(ch) {
+                        u16::MAX
+                    } else {
+                        own
+                    }
+                })
+            })
+            .collect();
+        LinkRules { open, ecosystems }
+    }
+
+    /// Applies a link action (`None` is a wildcard) to the social platforms it names; closing
+    /// never closes a platform's own ecosystem. Other actions are ignored.
+    pub fn apply(&mut self, platforms: &[PlatformSpec], action: &Action) {
+        let Action::Link {
+            social,
+            channel,
+            target,
+            open,
+        } = *action
+        else {
+            return;
+        };
+        let mask = target.map_or(u16::MAX, |e| 1u16 << e);
+        for (s, rules) in self.open.iter_mut().enumerate() {
+            if !platforms[s].social || social.is_some_and(|x| x != s) {
+                continue;
+            }
+            for (ch, bits) in rules.iter_mut().enumerate() {
+                if channel.is_some_and(|x| x != ch) {
+                    continue;
+                }
+                if open {
+                    *bits |= mask;
+                } else {
+                    *bits &= !mask | (1u16 << platforms[s].owner);
+                }
+            }
+        }
+    }
+
+    /// Whether a link shared on platform `s` over `channel` to a platform of ecosystem
+    /// `target` is delivered open.
+    #[inline]
+    pub fn is_open(&self, s: usize, channel: usize, target: usize) -> bool {
+        self.open[s][channel] & (1 << target) != 0
     }
 }

@@ -179,8 +179,72 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
     let mut ck = Checker {
         problems: Vec::new(),
     };
-    let c = &f.consumers;
+    let (start_date, merchant_count) = check_scalars(f, &mut ck);
+    let (ecos, plats, wals) = entity_lists(f, &mut ck);
+    let names = Names {
+        eco: ecos.iter().map(|e| e.name.as_str()).collect(),
+        plat: plats.iter().map(|e| e.name.as_str()).collect(),
+        wal: wals.iter().map(|e| e.name.as_str()).collect(),
+    };
+    let share_sum = population_shares(&ecos, &mut ck);
+    let wallets = resolve_wallets(f, &wals, &names, &mut ck);
+    let platforms = resolve_platforms(f, &plats, &names, &wallets, &mut ck);
+    let ecosystems = resolve_ecosystems(&ecos, share_sum, &names, &platforms, &mut ck);
+    let social_names: Vec<&str> = platforms
+        .iter()
+        .filter(|p| p.social)
+        .map(|p| p.name.as_str())
+        .collect();
+    let link_open = resolve_links(f, &names, &social_names, &platforms, &mut ck);
+    let events = resolve_events(f, start_date, &names, &social_names, &platforms, &mut ck);
+    let graph = resolve_graph(f, base_dir, &mut ck);
+    limits(
+        &mut ck,
+        f,
+        &plats,
+        &wals,
+        start_date,
+        merchant_count,
+        platforms.iter().filter(|p| p.commerce).count(),
+    );
+    if !ck.problems.is_empty() {
+        in_default_lists(f, &mut ck.problems);
+        return Err(ck.problems);
+    }
+    let p = &f.policy;
+    Ok(Scenario {
+        name: f.name.clone(),
+        steps: f.steps,
+        start_date,
+        days_per_step: f.days_per_step,
+        summary_last_steps: f.summary_last_steps.max(1),
+        ecosystems,
+        platforms,
+        wallets,
+        consumers: f.consumers.clone(),
+        merchant_count: merchant_count as u32,
+        merchants: f.merchants.clone(),
+        links: f.links.clone(),
+        revision: f.revision.clone(),
+        tau: p.tau,
+        token_penalty: p.token_penalty,
+        link_open,
+        events,
+        graph,
+    })
+}
 
+/// The names of a file's entity lists (defaults filled in), for lookups and suggestions.
+struct Names<'a> {
+    eco: Vec<&'a str>,
+    plat: Vec<&'a str>,
+    wal: Vec<&'a str>,
+}
+
+/// Checks the scalar settings (steps, dates, consumers, merchants, links, revision, policy);
+/// returns the start date (days since 1970) and the merchant count.
+fn check_scalars(f: &ScenarioFile, ck: &mut Checker) -> (i64, u64) {
+    let c = &f.consumers;
     if f.steps == 0 || f.steps > 65_535 {
         ck.push(
             "steps",
@@ -299,7 +363,15 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
     let p = &f.policy;
     ck.prob("policy.tau", p.tau);
     ck.nonneg("policy.token_penalty", p.token_penalty);
+    (start_date, merchant_count)
+}
 
+/// The file's ecosystems, platforms and wallets, or the §7 world's where a list is absent,
+/// with their counts and names checked.
+fn entity_lists(
+    f: &ScenarioFile,
+    ck: &mut Checker,
+) -> (Vec<Ecosystem>, Vec<Platform>, Vec<Wallet>) {
     // Entities: the §7 world when a list is absent.
     let ecos = if f.ecosystems.is_empty() {
         default_ecosystems()
@@ -363,10 +435,11 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             }
         }
     }
-    let eco_names: Vec<&str> = ecos.iter().map(|e| e.name.as_str()).collect();
-    let plat_names: Vec<&str> = plats.iter().map(|e| e.name.as_str()).collect();
-    let wal_names: Vec<&str> = wals.iter().map(|e| e.name.as_str()).collect();
+    (ecos, plats, wals)
+}
 
+/// Checks the population shares; returns their sum (of the non-negative ones).
+fn population_shares(ecos: &[Ecosystem], ck: &mut Checker) -> f64 {
     let mut share_sum = 0.0;
     for (i, e) in ecos.iter().enumerate() {
         ck.nonneg(
@@ -382,13 +455,23 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             None,
         );
     }
+    share_sum
+}
 
+/// The wallets, with owners looked up and a missing γ taken from `revision.gamma_wallet`.
+fn resolve_wallets(
+    f: &ScenarioFile,
+    wals: &[Wallet],
+    names: &Names,
+    ck: &mut Checker,
+) -> Vec<WalletSpec> {
+    let r = &f.revision;
     let mut wallets = Vec::new();
     for (i, wl) in wals.iter().enumerate() {
         let owner = wl
             .owner
             .as_ref()
-            .and_then(|o| ck.lookup(&format!("wallets[{i}].owner"), "ecosystem", o, &eco_names));
+            .and_then(|o| ck.lookup(&format!("wallets[{i}].owner"), "ecosystem", o, &names.eco));
         ck.rate(&format!("wallets[{i}].fee"), wl.fee);
         ck.finite(&format!("wallets[{i}].adoption_cost"), wl.adoption_cost);
         ck.finite(&format!("wallets[{i}].convenience"), wl.convenience);
@@ -403,12 +486,24 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             gamma,
         });
     }
+    wallets
+}
 
+/// The platforms: owners, roles, accepted wallets (the `policy.wallets` preset where a
+/// platform lists none) and checkout defaults.
+fn resolve_platforms(
+    f: &ScenarioFile,
+    plats: &[Platform],
+    names: &Names,
+    wallets: &[WalletSpec],
+    ck: &mut Checker,
+) -> Vec<PlatformSpec> {
+    let p = &f.policy;
     let mut platforms = Vec::new();
     for (i, pl) in plats.iter().enumerate() {
         let key = |k: &str| format!("platforms[{i}].{k}");
         let owner = ck
-            .lookup(&key("owner"), "ecosystem", &pl.owner, &eco_names)
+            .lookup(&key("owner"), "ecosystem", &pl.owner, &names.eco)
             .unwrap_or(0);
         let mut social = false;
         let mut commerce = false;
@@ -439,7 +534,7 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             Some(list) => {
                 let mut bits = 0u16;
                 for wname in list {
-                    if let Some(wi) = ck.lookup(&key("accepts"), "wallet", wname, &wal_names) {
+                    if let Some(wi) = ck.lookup(&key("accepts"), "wallet", wname, &names.wal) {
                         bits |= 1u16.checked_shl(wi as u32).unwrap_or(0);
                     }
                 }
@@ -460,7 +555,7 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         let default_wallet = match pl.default_wallet.as_deref() {
             None | Some("none") => None,
             Some(wname) => {
-                let wi = ck.lookup(&key("default_wallet"), "wallet", wname, &wal_names);
+                let wi = ck.lookup(&key("default_wallet"), "wallet", wname, &names.wal);
                 if !commerce {
                     ck.push(
                         key("default_wallet"),
@@ -476,7 +571,7 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                         ),
                         Some(format!(
                             "add `{}` to `accepts`, or set the default with a `default_wallet` event when it is accepted",
-                            wal_names[w]
+                            names.wal[w]
                         )),
                     );
                 }
@@ -523,6 +618,18 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             Some("give a platform roles = [\"social\"] and reach = 1".into()),
         );
     }
+    platforms
+}
+
+/// The ecosystems: normalised population shares and main marketplaces (one the ecosystem
+/// owns).
+fn resolve_ecosystems(
+    ecos: &[Ecosystem],
+    share_sum: f64,
+    names: &Names,
+    platforms: &[PlatformSpec],
+    ck: &mut Checker,
+) -> Vec<EcosystemSpec> {
     let commerce_names: Vec<&str> = platforms
         .iter()
         .filter(|p| p.commerce)
@@ -539,7 +646,7 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                     name,
                     &commerce_names,
                 );
-                idx.and_then(|ci| plat_names.iter().position(|n| *n == commerce_names[ci]))
+                idx.and_then(|ci| names.plat.iter().position(|n| *n == commerce_names[ci]))
                     .filter(|&pi| {
                         let ok = platforms[pi].owner == i;
                         if !ok {
@@ -552,7 +659,7 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                                 format!("ecosystems[{i}].main_marketplace"),
                                 format!(
                                     "`{name}` is owned by `{}`, not by `{}`; expected a commerce platform that `{}` owns",
-                                    eco_names[platforms[pi].owner], e.name, e.name
+                                    names.eco[platforms[pi].owner], e.name, e.name
                                 ),
                                 Some(if own.is_empty() {
                                     format!("`{}` owns no commerce platform; leave main_marketplace out", e.name)
@@ -572,18 +679,23 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             main_marketplace: main,
         });
     }
+    ecosystems
+}
 
+/// The initial link rules: the `policy.links` preset, then `[[link_rules]]` in file order.
+fn resolve_links(
+    f: &ScenarioFile,
+    names: &Names,
+    social_names: &[&str],
+    platforms: &[PlatformSpec],
+    ck: &mut Checker,
+) -> LinkRules {
+    let p = &f.policy;
     // Link rules: preset, then explicit rules in order.
-    let n_e = ecosystems.len();
-    let preset_open = |s: usize, ch: usize, e: usize| -> bool {
-        if platforms[s].owner == e {
-            return true;
-        }
-        match p.links.as_str() {
-            "open" => true,
-            "dm_open" => ch == 0,
-            _ => false,
-        }
+    let others_open = |ch: usize| match p.links.as_str() {
+        "open" => true,
+        "dm_open" => ch == 0,
+        _ => false,
     };
     if !["walled", "dm_open", "open"].contains(&p.links.as_str()) {
         ck.push(
@@ -595,31 +707,36 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             Some(suggest(&p.links, ["walled", "dm_open", "open"])),
         );
     }
-    let mut link_open: Vec<[Vec<bool>; 3]> = (0..platforms.len())
-        .map(|s| std::array::from_fn(|ch| (0..n_e).map(|e| preset_open(s, ch, e)).collect()))
-        .collect();
-    let social_names: Vec<&str> = platforms
-        .iter()
-        .filter(|p| p.social)
-        .map(|p| p.name.as_str())
-        .collect();
+    let mut link_open = LinkRules::preset(platforms, names.eco.len(), others_open);
     for (i, rule) in f.link_rules.iter().enumerate() {
         let key = format!("link_rules[{i}]");
         if let Some(action) = link_action(
-            &mut ck,
+            ck,
             &key,
             Some(&rule.social),
             Some(&rule.channel),
             Some(&rule.target),
             Some(&rule.state),
-            &social_names,
-            &plat_names,
-            &eco_names,
+            social_names,
+            &names.plat,
+            &names.eco,
         ) {
-            apply_link(&mut link_open, &platforms, &action);
+            link_open.apply(platforms, &action);
         }
     }
+    link_open
+}
 
+/// The events, with steps of announcement and effect (dates turned into steps, pending
+/// approvals), sorted by the step of effect (stable in file order).
+fn resolve_events(
+    f: &ScenarioFile,
+    start_date: i64,
+    names: &Names,
+    social_names: &[&str],
+    platforms: &[PlatformSpec],
+    ck: &mut Checker,
+) -> Vec<EventSpec> {
     // Events.
     let mut events = Vec::new();
     for (i, ev) in f.events.iter().enumerate() {
@@ -627,13 +744,9 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         let announced = match (ev.step, &ev.date) {
             (Some(s), None) => Some(s),
             (None, Some(d)) => match parse_date(d) {
-                Some(days) => date_to_step(
-                    days,
-                    start_date,
-                    f.days_per_step.max(1),
-                    &mut ck,
-                    &key("date"),
-                ),
+                Some(days) => {
+                    date_to_step(days, start_date, f.days_per_step.max(1), ck, &key("date"))
+                }
                 None => {
                     ck.push(
                         key("date"),
@@ -673,7 +786,7 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                 approver = pd
                     .approver
                     .as_ref()
-                    .and_then(|n| ck.lookup(&key("pending.approver"), "ecosystem", n, &eco_names));
+                    .and_then(|n| ck.lookup(&key("pending.approver"), "ecosystem", n, &names.eco));
                 effective_key = key(match (pd.delay, pd.effective_step) {
                     (Some(_), _) => "pending.delay",
                     (None, Some(_)) => "pending.effective_step",
@@ -687,7 +800,7 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
                             days,
                             start_date,
                             f.days_per_step.max(1),
-                            &mut ck,
+                            ck,
                             &key("pending.effective_date"),
                         ),
                         None => {
@@ -749,14 +862,14 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             }
         }
         let action = event_action(
-            &mut ck,
+            ck,
             i,
             ev,
-            &social_names,
-            &plat_names,
-            &eco_names,
-            &wal_names,
-            &platforms,
+            social_names,
+            &names.plat,
+            &names.eco,
+            &names.wal,
+            platforms,
         );
         if let (Some(a), Some(e), Some(action)) = (announced, effective, action) {
             events.push(EventSpec {
@@ -769,7 +882,13 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
         }
     }
     events.sort_by_key(|e| e.effective);
+    events
+}
 
+/// The social graph's generator and its parameters (an edge list's file is checked to exist;
+/// it is read later, once per plan).
+fn resolve_graph(f: &ScenarioFile, base_dir: &Path, ck: &mut Checker) -> GraphSpec {
+    let (c, l) = (&f.consumers, &f.links);
     let g = &f.graph;
     let graph = match g.generator.as_str() {
         "communities" => {
@@ -876,56 +995,26 @@ pub fn resolve(f: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Proble
             None,
         );
     }
+    graph
+}
 
-    limits(
-        &mut ck,
-        f,
-        &plats,
-        &wals,
-        start_date,
-        merchant_count,
-        platforms.iter().filter(|p| p.commerce).count(),
-    );
-
-    if !ck.problems.is_empty() {
-        // A problem inside a list the file leaves out is a clash between the defaults and the
-        // lists the file does give (e.g. its own ecosystems with the default wallets).
-        for p in &mut ck.problems {
-            for (list, absent) in [
-                ("ecosystems", f.ecosystems.is_empty()),
-                ("platforms", f.platforms.is_empty()),
-                ("wallets", f.wallets.is_empty()),
-            ] {
-                if absent && p.key.starts_with(&format!("{list}[")) {
-                    p.message = format!("in the default {list}: {}", p.message);
-                    p.suggestion = Some(format!(
-                        "the file defines no [[{list}]], so the defaults of MODEL.md §7 apply; define [[{list}]] to match your other lists"
-                    ));
-                }
+/// A problem inside a list the file leaves out is a clash between the defaults and the
+/// lists the file does give (e.g. its own ecosystems with the default wallets): say so.
+fn in_default_lists(f: &ScenarioFile, problems: &mut [Problem]) {
+    for p in problems.iter_mut() {
+        for (list, absent) in [
+            ("ecosystems", f.ecosystems.is_empty()),
+            ("platforms", f.platforms.is_empty()),
+            ("wallets", f.wallets.is_empty()),
+        ] {
+            if absent && p.key.starts_with(&format!("{list}[")) {
+                p.message = format!("in the default {list}: {}", p.message);
+                p.suggestion = Some(format!(
+                    "the file defines no [[{list}]], so the defaults of MODEL.md §7 apply; define [[{list}]] to match your other lists"
+                ));
             }
         }
-        return Err(ck.problems);
     }
-    Ok(Scenario {
-        name: f.name.clone(),
-        steps: f.steps,
-        start_date,
-        days_per_step: f.days_per_step,
-        summary_last_steps: f.summary_last_steps.max(1),
-        ecosystems,
-        platforms,
-        wallets,
-        consumers: f.consumers.clone(),
-        merchant_count: merchant_count as u32,
-        merchants: f.merchants.clone(),
-        links: f.links.clone(),
-        revision: f.revision.clone(),
-        tau: p.tau,
-        token_penalty: p.token_penalty,
-        link_open,
-        events,
-        graph,
-    })
 }
 
 /// Largest |value| of a utility-scale parameter (utils). Utilities enter the logit choice
@@ -1209,33 +1298,6 @@ fn default_label(ev: &Event) -> String {
     .filter_map(|o| o.as_deref())
     .collect();
     format!("{} {}", ev.kind, parts.join(" "))
-}
-
-/// Applies a link action to a rule table.
-pub fn apply_link(open: &mut [[Vec<bool>; 3]], platforms: &[PlatformSpec], action: &Action) {
-    if let Action::Link {
-        social,
-        channel,
-        target,
-        open: state,
-    } = action
-    {
-        for (s, rules) in open.iter_mut().enumerate() {
-            if !platforms[s].social || social.is_some_and(|x| x != s) {
-                continue;
-            }
-            for (ch, row) in rules.iter_mut().enumerate() {
-                if channel.is_some_and(|x| x != ch) {
-                    continue;
-                }
-                for (e, cell) in row.iter_mut().enumerate() {
-                    if target.is_none_or(|x| x == e) {
-                        *cell = *state;
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[allow(clippy::too_many_arguments)]

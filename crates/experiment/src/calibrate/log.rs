@@ -3,8 +3,8 @@
 //! most the evaluation in progress. Numbers are stored as their IEEE bits, so that a resumed
 //! calibration replays exactly what was computed; the readable tables are written from it.
 
-use anyhow::{bail, Context, Result};
 use gardengate_io::atomic;
+use gardengate_io::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

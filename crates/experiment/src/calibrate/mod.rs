@@ -22,11 +22,11 @@
 pub mod log;
 pub mod report;
 
-use anyhow::{anyhow, bail, Result};
 use gardengate_core::metrics::{self, msm, simplex as msm_simplex};
 use gardengate_core::model::Simulation;
 use gardengate_core::scenario::calibrate::{self as spec, Calibration, Target};
 use gardengate_core::scenario::{self, Plan, Problem, ScenarioError, Setting};
+use gardengate_io::{bail, err, Result};
 use log::{Evaluation, Log, Phase};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -314,12 +314,12 @@ impl Outcome {
 pub fn simulate(setup: &Setup, pool: &rayon::ThreadPool, theta: &[f64]) -> Result<Vec<Vec<f64>>> {
     let plan = setup
         .plan_at(theta)
-        .map_err(|e| anyhow!("{}", e.to_string().trim_end()))?;
+        .map_err(|e| err!("{}", e.to_string().trim_end()))?;
     let sc = Arc::new(plan.points[0].scenario.clone());
     let last = setup.cal.last_step;
     let targets = &setup.cal.targets;
     let run = |seed: u64| -> Result<Vec<f64>> {
-        let mut sim = Simulation::new(sc.clone(), seed).map_err(|e| anyhow!(e))?;
+        let mut sim = Simulation::new(sc.clone(), seed)?;
         while !sim.finished() && sim.world().step <= last {
             sim.step();
         }
@@ -376,7 +376,7 @@ struct Evaluator<'a> {
     stop_after: Option<u32>,
     new_evals: u32,
     stopped: bool,
-    failed: Option<anyhow::Error>,
+    failed: Option<gardengate_io::Error>,
     progress: Option<ProgressLine>,
     t0: Instant,
     /// Seconds of the new evaluations so far.
@@ -487,7 +487,7 @@ fn fmt_duration(s: f64) -> String {
 pub fn calibrate(setup: &Setup, opts: &Options) -> Result<Outcome> {
     let t0 = Instant::now();
     std::fs::create_dir_all(&opts.dir)
-        .map_err(|e| anyhow!("cannot create {}: {e}", opts.dir.display()))?;
+        .map_err(|e| err!("cannot create {}: {e}", opts.dir.display()))?;
     let _lock = gardengate_io::store::lock_file(
         &opts.dir,
         gardengate_io::store::LOCK_FILE,
@@ -633,7 +633,7 @@ pub fn calibrate(setup: &Setup, opts: &Options) -> Result<Outcome> {
         }
     }
     let optimiser_evals = ev.borrow().asked.len() as u32;
-    let (_, best) = ev.borrow().best.ok_or_else(|| anyhow!("no evaluation"))?;
+    let (_, best) = ev.borrow().best.ok_or_else(|| err!("no evaluation"))?;
     // 4. The Jacobian at the optimum.
     let ub = ev.borrow().log.evaluations[best].unit();
     let h = setup.cal.jacobian_step;

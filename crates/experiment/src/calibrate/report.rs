@@ -6,12 +6,12 @@
 //! (`<scenario>-calibrated.toml`: the scenario's text with the fitted values written in).
 
 use super::{Outcome, Setup};
-use anyhow::{anyhow, Result};
 use gardengate_charts as charts;
 use gardengate_core::metrics::msm;
 use gardengate_core::scenario::calendar::format_date;
 use gardengate_core::scenario::calibrate::write_values;
 use gardengate_io::frame;
+use gardengate_io::{err, Result};
 use polars::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -282,7 +282,7 @@ pub fn calibrated_text(setup: &Setup, out: &Outcome) -> Result<String> {
     }
     header.push('\n');
     write_values(&setup.scenario_text, &setup.cal.params, &values, &header)
-        .map_err(|e| anyhow!("cannot write the calibrated scenario: {e}"))
+        .map_err(|e| err!("cannot write the calibrated scenario: {e}"))
 }
 
 /// Writes every output of a finished calibration into `dir`.
