@@ -225,9 +225,10 @@ def run(
 
     The rows and columns are those of ``steps.parquet`` from ``gardengate run`` (run_id,
     point_id, replicate, seed, swept parameters, step, date, the metrics), bit for bit for the
-    same scenario, ``seed`` (the master seed, like ``--seed``) and ``replicates``. Runs go one
-    after another, each on ``threads`` worker threads (default: all cores). The engine runs
-    without the GIL; Ctrl-C stops it (KeyboardInterrupt). ``.to_pandas()`` gives pandas.
+    same scenario, ``seed`` (the master seed, like ``--seed``) and ``replicates``. The runs
+    use ``threads`` worker threads (default: all cores): a large world's steps in parallel,
+    small worlds side by side, as ``gardengate run`` does. The engine runs without the GIL;
+    Ctrl-C stops it (KeyboardInterrupt; nothing is kept). ``.to_pandas()`` gives pandas.
     """
     sc = _scenario(scenario)
     plan = sc._resolved(seed, replicates)

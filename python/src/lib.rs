@@ -254,10 +254,13 @@ fn report(py: Python<'_>, progress: &Option<PyObject>, done: u64, total: u64) ->
 fn drive<T: Send + 'static>(
     py: Python<'_>,
     progress: &Option<PyObject>,
+    steps: u64,
     work: impl FnOnce(Progress, &AtomicBool) -> Result<T, String> + Send + 'static,
 ) -> PyResult<T> {
+    // `steps` is the plan's total until the run's start says how many are left to do.
+    report(py, progress, 0, steps)?;
     let done = Arc::new(AtomicU64::new(0));
-    let total = Arc::new(AtomicU64::new(0));
+    let total = Arc::new(AtomicU64::new(steps));
     let cancel = Arc::new(AtomicBool::new(false));
     let (d, t) = (done.clone(), total.clone());
     let events = Progress::Report(Arc::new(move |e: &ProgressEvent| match e {
@@ -325,7 +328,8 @@ fn run_steps(
     for p in &plan.points {
         gardengate::bench::check_fits(&p.scenario).map_err(failure)?;
     }
-    let bytes = drive(py, &progress, move |events, cancel| {
+    let steps = plan.runs.len() as u64 * plan.source.steps as u64;
+    let bytes = drive(py, &progress, steps, move |events, cancel| {
         let mut df = experiment::run_in_memory(&plan, threads, &events, cancel)
             .map_err(|e| format!("{e:#}"))?;
         parquet_bytes(&mut df)
@@ -359,7 +363,8 @@ fn run_batch(
     }
     gardengate::bench::check_plan_fits(&plan).map_err(failure)?;
     let charts = charts && plan.source.charts.enabled;
-    drive(py, &progress, move |events, cancel| {
+    let steps = plan.runs.len() as u64 * plan.source.steps as u64;
+    drive(py, &progress, steps, move |events, cancel| {
         let opts = BatchOptions {
             out,
             threads,
