@@ -32,6 +32,8 @@ pub use gardengate_core::{
     engine, load, metrics, model, rng, scenario, Plan, Scenario, Simulation,
 };
 pub use gardengate_experiment as experiment;
+/// The error of files and runs (a scenario's located problems are `Error::Core`).
+pub use gardengate_io::{Error, Result};
 
 /// Output: dataframes and files (`gardengate-io`) and charts (`gardengate-charts`).
 pub mod output {

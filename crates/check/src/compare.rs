@@ -14,7 +14,7 @@
 //!   differences (e.g. from a different floating-point summation order) do not fail CI.
 //!
 //! Loading files and the command line live elsewhere; this module works on in-memory
-//! [`RunData`] and renders outcomes as a terminal table, Markdown (pull-request comment),
+//! [`RunColumns`] and renders outcomes as a terminal table, Markdown (pull-request comment),
 //! JUnit XML or JSON ([`render_stat`], [`render_exact`]).
 //!
 //! The parts: `run.rs` (data types), `exact.rs`, `stat.rs`, `report.rs` (renderers). The
@@ -47,7 +47,7 @@ mod tests {
 
     // ---- exact mode ----
 
-    fn run(run_id: u32, point_id: u32, replicate: u32, seed: u64) -> RunData {
+    fn run(run_id: u32, point_id: u32, replicate: u32, seed: u64) -> RunColumns {
         let steps: Vec<i64> = (0..6).map(|s| s * 10).collect();
         let col = |k: f64| {
             steps
@@ -55,7 +55,7 @@ mod tests {
                 .map(|&s| k * s as f64 + run_id as f64 * 0.1)
                 .collect()
         };
-        RunData {
+        RunColumns {
             run_id,
             point_id,
             replicate,
@@ -70,7 +70,7 @@ mod tests {
         }
     }
 
-    fn base_runs() -> Vec<RunData> {
+    fn base_runs() -> Vec<RunColumns> {
         (1..=4)
             .map(|i| run(i, i % 2, i / 2, 1000 + i as u64))
             .collect()
@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn exact_missing_and_extra_run() {
         let base = base_runs();
-        let res: Vec<RunData> = base.iter().filter(|r| r.run_id != 2).cloned().collect();
+        let res: Vec<RunColumns> = base.iter().filter(|r| r.run_id != 2).cloned().collect();
         let d = exact_compare(&res, &base).unwrap();
         assert_eq!(d.kind, ExactDiffKind::MissingRun);
         assert_eq!((d.run_id, d.point_id, d.replicate, d.step), (2, 0, 1, None));
@@ -217,7 +217,7 @@ mod tests {
         reps: u32,
         n_steps: i64,
         shift: impl Fn(u32, &str) -> f64,
-    ) -> Vec<RunData> {
+    ) -> Vec<RunColumns> {
         let mut rng = Lcg(seed);
         let mut out = Vec::new();
         for p in 0..n_points {
@@ -233,7 +233,7 @@ mod tests {
                     let vals = steps.iter().map(|_| lvl + step_sd * rng.normal()).collect();
                     columns.push((name.to_string(), vals));
                 }
-                out.push(RunData {
+                out.push(RunColumns {
                     run_id: p * 1000 + r,
                     point_id: p,
                     replicate: r,
@@ -352,7 +352,7 @@ mod tests {
         let e = stat_compare(&res, &base, &opts).unwrap_err().to_string();
         assert!(e.contains("welfare"), "{e}");
 
-        let res_p0: Vec<RunData> = res.iter().filter(|r| r.point_id == 0).cloned().collect();
+        let res_p0: Vec<RunColumns> = res.iter().filter(|r| r.point_id == 0).cloned().collect();
         let e = stat_compare(&res_p0, &base, &StatOptions::default())
             .unwrap_err()
             .to_string();
@@ -398,9 +398,9 @@ mod tests {
         }
         // constant and equal on both sides -> p = 1; constant but different -> p = 0, the
         // tolerance decides
-        let mk = |v: f64, reps: u32| -> Vec<RunData> {
+        let mk = |v: f64, reps: u32| -> Vec<RunColumns> {
             (0..reps)
-                .map(|r| RunData {
+                .map(|r| RunColumns {
                     run_id: r,
                     point_id: 0,
                     replicate: r,
@@ -535,7 +535,7 @@ mod tests {
 
     /// A drifted outcome with hostile labels and metric names and a NaN p-value.
     fn render_fixture() -> StatOutcome {
-        let nasty = |mut runs: Vec<RunData>| {
+        let nasty = |mut runs: Vec<RunColumns>| {
             for r in &mut runs {
                 r.point_label = format!("tau<0.{} & \"q\"='x' | y", r.point_id);
                 r.columns[0].0 = "p&l<1>\"".into();

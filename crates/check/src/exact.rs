@@ -20,7 +20,7 @@ pub(crate) fn fmt_exact_pair(r: f64, b: f64) -> (String, String) {
 const MISSING: &str = "<missing>";
 const PRESENT: &str = "<present>";
 
-pub(crate) fn compare_run(r: &RunData, b: &RunData) -> Option<ExactDiff> {
+pub(crate) fn compare_run(r: &RunColumns, b: &RunColumns) -> Option<ExactDiff> {
     let diff = |kind, step, column: &str, result: String, baseline: String| {
         Some(ExactDiff {
             kind,
@@ -58,7 +58,7 @@ pub(crate) fn compare_run(r: &RunData, b: &RunData) -> Option<ExactDiff> {
             return diff(ExactDiffKind::Steps, step, "steps", rs, bs);
         }
     }
-    let find = |run: &'_ RunData, name: &str| -> Option<usize> {
+    let find = |run: &'_ RunColumns, name: &str| -> Option<usize> {
         run.columns.iter().position(|(c, _)| c == name)
     };
     for (name, _) in &b.columns {
@@ -119,9 +119,9 @@ pub(crate) fn compare_run(r: &RunData, b: &RunData) -> Option<ExactDiff> {
 /// then within a run the run-level differences (point_id, replicate, seed, steps, missing
 /// columns in baseline order, extra columns), then values by step ascending and column in
 /// the baseline's column order.
-pub fn exact_compare(results: &[RunData], baseline: &[RunData]) -> Option<ExactDiff> {
-    let mut res: BTreeMap<u32, Vec<&RunData>> = BTreeMap::new();
-    let mut base: BTreeMap<u32, Vec<&RunData>> = BTreeMap::new();
+pub fn exact_compare(results: &[RunColumns], baseline: &[RunColumns]) -> Option<ExactDiff> {
+    let mut res: BTreeMap<u32, Vec<&RunColumns>> = BTreeMap::new();
+    let mut base: BTreeMap<u32, Vec<&RunColumns>> = BTreeMap::new();
     for r in results {
         res.entry(r.run_id).or_default().push(r);
     }
@@ -130,7 +130,7 @@ pub fn exact_compare(results: &[RunData], baseline: &[RunData]) -> Option<ExactD
     }
     let ids: BTreeSet<u32> = res.keys().chain(base.keys()).copied().collect();
     for id in ids {
-        let run_level = |kind, run: &RunData, result: String, baseline: String| ExactDiff {
+        let run_level = |kind, run: &RunColumns, result: String, baseline: String| ExactDiff {
             kind,
             run_id: id,
             point_id: run.point_id,

@@ -1,6 +1,6 @@
-//! Loading a results or baseline folder into runs (one [`RunData`] per run) and its shape.
+//! Loading a results or baseline folder into runs (one [`RunColumns`] per run) and its shape.
 
-use crate::compare::RunData;
+use crate::compare::RunColumns;
 use crate::structure::Shape;
 use crate::Error;
 use gardengate_experiment::finalize;
@@ -10,13 +10,13 @@ use polars::prelude::*;
 use std::path::Path;
 
 /// Loads the runs of a results or baseline folder.
-pub fn load_runs(dir: &Path) -> Result<(PlanRecord, Vec<RunData>), Error> {
+pub fn load_runs(dir: &Path) -> Result<(PlanRecord, Vec<RunColumns>), Error> {
     load_folder(dir).map(|(p, r, _)| (p, r))
 }
 
 /// Loads the runs of a results or baseline folder and its shape (column types, steps per
 /// run) for the structural checks.
-pub fn load_folder(dir: &Path) -> Result<(PlanRecord, Vec<RunData>, Shape), Error> {
+pub fn load_folder(dir: &Path) -> Result<(PlanRecord, Vec<RunColumns>, Shape), Error> {
     if !dir.is_dir() {
         return Err(Error::input(format!("{}: no such folder", dir.display())));
     }
@@ -68,16 +68,12 @@ pub fn load_folder(dir: &Path) -> Result<(PlanRecord, Vec<RunData>, Shape), Erro
         if rows.is_empty() {
             continue;
         }
-        runs.push(RunData {
+        runs.push(RunColumns {
             run_id: spec.run_id,
             point_id: spec.point_id,
             replicate: spec.replicate,
             seed: seeds[rows[0]],
-            point_label: plan
-                .points
-                .get(spec.point_id as usize)
-                .map(|p| p.label.clone())
-                .unwrap_or_default(),
+            point_label: finalize::point_label(&plan, spec.point_id),
             steps: rows.iter().map(|&k| step[k] as i64).collect(),
             columns: values
                 .iter()

@@ -6,24 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// The data of one simulation run: its per-step metric columns.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunData {
-    /// Unique id of the run within a results set.
-    pub run_id: u32,
-    /// Id of the sweep point the run belongs to.
-    pub point_id: u32,
-    /// Replicate number within the sweep point.
-    pub replicate: u32,
-    /// RNG seed of the run.
-    pub seed: u64,
-    /// Label of the sweep point, e.g. "tau=0.2, gamma_wallet=3" (for reports).
-    pub point_label: String,
-    /// Simulation steps (time index) of the rows.
-    pub steps: Vec<i64>,
-    /// Metric name -> values per step (same length as `steps`), in a fixed column order.
-    pub columns: Vec<(String, Vec<f64>)>,
-}
+pub use gardengate_io::frame::RunColumns;
 
 /// What kind of difference an [`ExactDiff`] describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use crate::{bail, Result};
 use gardengate_core::metrics::stats::*;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub(crate) fn column<'a>(run: &'a RunData, name: &str) -> Option<&'a [f64]> {
+pub(crate) fn column<'a>(run: &'a RunColumns, name: &str) -> Option<&'a [f64]> {
     run.columns
         .iter()
         .find(|(c, _)| c == name)
@@ -14,7 +14,7 @@ pub(crate) fn column<'a>(run: &'a RunData, name: &str) -> Option<&'a [f64]> {
 }
 
 /// Column names present in every run, in the order of the first run.
-pub(crate) fn common_columns(runs: &[&RunData]) -> Vec<String> {
+pub(crate) fn common_columns(runs: &[&RunColumns]) -> Vec<String> {
     let Some(first) = runs.first() else {
         return Vec::new();
     };
@@ -27,7 +27,7 @@ pub(crate) fn common_columns(runs: &[&RunData]) -> Vec<String> {
     out
 }
 
-pub(crate) fn all_columns(runs: &[&RunData]) -> BTreeSet<String> {
+pub(crate) fn all_columns(runs: &[&RunColumns]) -> BTreeSet<String> {
     runs.iter()
         .flat_map(|r| r.columns.iter().map(|(c, _)| c.clone()))
         .collect()
@@ -53,8 +53,8 @@ pub(crate) fn all_columns(runs: &[&RunData]) -> BTreeSet<String> {
 /// tolerances, last_n = 0); a baseline point without runs in the results; a requested
 /// metric missing from some run; no metric to compare.
 pub fn stat_compare(
-    results: &[RunData],
-    baseline: &[RunData],
+    results: &[RunColumns],
+    baseline: &[RunColumns],
     opts: &StatOptions,
 ) -> Result<StatOutcome> {
     if !(opts.alpha > 0.0 && opts.alpha <= 1.0) {
@@ -77,8 +77,8 @@ pub fn stat_compare(
     }
 
     let mut notes = Vec::new();
-    let mut base_pts: BTreeMap<u32, Vec<&RunData>> = BTreeMap::new();
-    let mut res_pts: BTreeMap<u32, Vec<&RunData>> = BTreeMap::new();
+    let mut base_pts: BTreeMap<u32, Vec<&RunColumns>> = BTreeMap::new();
+    let mut res_pts: BTreeMap<u32, Vec<&RunColumns>> = BTreeMap::new();
     for b in baseline {
         base_pts.entry(b.point_id).or_default().push(b);
     }
@@ -112,8 +112,8 @@ pub fn stat_compare(
     }
 
     // Only runs that take part in the comparison count for the column sets.
-    let base_runs: Vec<&RunData> = baseline.iter().collect();
-    let res_runs: Vec<&RunData> = results
+    let base_runs: Vec<&RunColumns> = baseline.iter().collect();
+    let res_runs: Vec<&RunColumns> = results
         .iter()
         .filter(|r| base_pts.contains_key(&r.point_id))
         .collect();
@@ -132,7 +132,7 @@ pub fn stat_compare(
                     continue;
                 }
                 if !common.contains(m) {
-                    let missing_in = |side: &str, runs: &[&RunData]| {
+                    let missing_in = |side: &str, runs: &[&RunColumns]| {
                         runs.iter().find(|r| column(r, m).is_none()).map(|r| {
                             format!("{side} (e.g. run {}, point {})", r.run_id, r.point_id)
                         })
@@ -169,14 +169,14 @@ pub fn stat_compare(
     for (pid, bruns) in &base_pts {
         let rruns = &res_pts[pid];
         for metric in &metrics {
-            let summaries = |runs: &[&RunData]| -> Vec<f64> {
+            let summaries = |runs: &[&RunColumns]| -> Vec<f64> {
                 runs.iter()
                     .map(|r| tail_mean(column(r, metric).expect("common column"), opts.last_n))
                     .collect()
             };
             // A replication rerun (the same seeds) is compared run by run: the baseline's
             // runs in the order of the results' seeds.
-            let by_seed: Option<Vec<&RunData>> = (rruns.len() == bruns.len())
+            let by_seed: Option<Vec<&RunColumns>> = (rruns.len() == bruns.len())
                 .then(|| {
                     rruns
                         .iter()

@@ -2,7 +2,7 @@
 //! and a forest plot of the headline effects per window.
 
 use super::effects::EffectRow;
-use super::finalize::RunValues;
+use super::finalize::RunColumns;
 use gardengate_charts::{self as charts, Panel, Series};
 use gardengate_core::metrics::stats::{ci95_half_width, mean};
 use gardengate_io::store::PlanRecord;
@@ -13,14 +13,14 @@ use std::path::Path;
 /// paired by seed (unpaired: difference of the means, no band).
 pub fn effect_path(
     plan: &PlanRecord,
-    runs: &[RunValues],
+    runs: &[RunColumns],
     point: u32,
     baseline: u32,
     metric: &str,
 ) -> Series {
-    let seed = |r: &RunValues| plan.runs.get(r.run_id as usize).map_or(0, |s| s.seed);
-    let var: Vec<&RunValues> = runs.iter().filter(|r| r.point_id == point).collect();
-    let base: Vec<&RunValues> = runs.iter().filter(|r| r.point_id == baseline).collect();
+    let seed = |r: &RunColumns| plan.runs.get(r.run_id as usize).map_or(0, |s| s.seed);
+    let var: Vec<&RunColumns> = runs.iter().filter(|r| r.point_id == point).collect();
+    let base: Vec<&RunColumns> = runs.iter().filter(|r| r.point_id == baseline).collect();
     // Pairs as (variant index, baseline index).
     let pairs: Vec<(usize, usize)> = var
         .iter()
@@ -32,7 +32,7 @@ pub fn effect_path(
     let warm = plan.comparison.warmup_steps as usize;
     // Each run's path, smoothed when asked: the trailing mean is linear, so a pair's
     // difference of smoothed paths is the smoothed difference.
-    let path = |r: &&RunValues| {
+    let path = |r: &&RunColumns| {
         r.get(metric)
             .map(|v| super::finalize::trailing_mean(v, warm, plan.smooth_steps))
     };
@@ -66,7 +66,7 @@ pub fn effect_path(
 
 /// Draws `charts/effect_paths` (one panel per headline metric, one line per compared
 /// point).
-pub fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], rows: &[EffectRow]) -> Result<()> {
+pub fn draw(out: &Path, plan: &PlanRecord, runs: &[RunColumns], rows: &[EffectRow]) -> Result<()> {
     let dir = out.join("charts");
     let cmp = &plan.comparison;
     let axis = super::finalize::time_axis(plan);

@@ -9,7 +9,7 @@
 //! reusable parts: one run's statistic over a window, and the effect of one set of runs
 //! against another.
 
-use super::finalize::{metric_values, RunValues};
+use super::finalize::RunColumns;
 use gardengate_core::metrics::stats::{ci95_half_width, mean, sample_sd, t_quantile, welch_t_test};
 use gardengate_core::rng::{Purpose, Stream};
 use gardengate_core::scenario::variants::{Stat, Window};
@@ -208,7 +208,7 @@ pub struct EffectRow {
 /// The (seed, window value) of each run of a point.
 fn point_values(
     plan: &PlanRecord,
-    runs: &[RunValues],
+    runs: &[RunColumns],
     point: u32,
     metric: &str,
     w: &Window,
@@ -224,7 +224,7 @@ fn point_values(
 }
 
 /// The effects of every compared point, metric and window, in that order.
-pub fn compute(plan: &PlanRecord, runs: &[RunValues], bootstrap: u32) -> Vec<EffectRow> {
+pub fn compute(plan: &PlanRecord, runs: &[RunColumns], bootstrap: u32) -> Vec<EffectRow> {
     let cmp = &plan.comparison;
     let metrics: Vec<String> = runs
         .first()
@@ -319,15 +319,16 @@ pub fn frame(plan: &PlanRecord, rows: &[EffectRow]) -> Result<DataFrame> {
 }
 
 /// Reads every run's metric values of a complete out folder.
-pub fn read_runs(out: &Path, plan: &PlanRecord) -> Result<Vec<RunValues>> {
+pub fn read_runs(out: &Path, plan: &PlanRecord) -> Result<Vec<RunColumns>> {
     let mut runs = Vec::with_capacity(plan.runs.len());
     for k in 0..plan.batches() {
         for (r, df) in store::read_batch(out, plan, k)? {
-            runs.push(RunValues {
-                run_id: r.run_id,
-                point_id: r.point_id,
-                columns: metric_values(&df, &plan.sweep_columns)?,
-            });
+            runs.push(RunColumns::of_run(
+                &r,
+                super::finalize::point_label(plan, r.point_id),
+                &df,
+                &plan.sweep_columns,
+            )?);
         }
     }
     Ok(runs)
@@ -337,7 +338,7 @@ pub fn read_runs(out: &Path, plan: &PlanRecord) -> Result<Vec<RunValues>> {
 pub fn write(
     out: &Path,
     plan: &PlanRecord,
-    runs: &[RunValues],
+    runs: &[RunColumns],
     bootstrap: u32,
 ) -> Result<Vec<EffectRow>> {
     let rows = compute(plan, runs, bootstrap);

@@ -14,45 +14,14 @@ use gardengate_io::{bail, Result};
 use polars::prelude::*;
 use std::path::Path;
 
-/// Identifier columns of a run frame (besides swept parameters).
-pub const ID_COLUMNS: [&str; 6] = ["run_id", "point_id", "replicate", "seed", "step", "date"];
+pub use gardengate_io::frame::{metric_values, RunColumns, ID_COLUMNS};
 
-/// One run's metric values, read back from its file.
-pub struct RunValues {
-    /// Run id.
-    pub run_id: u32,
-    /// Point id.
-    pub point_id: u32,
-    /// Metric columns (name, values per step), in file order.
-    pub columns: Vec<(String, Vec<f64>)>,
-}
-
-impl RunValues {
-    /// A column by name.
-    pub fn get(&self, name: &str) -> Option<&[f64]> {
-        self.columns
-            .iter()
-            .find(|c| c.0 == name)
-            .map(|c| c.1.as_slice())
-    }
-}
-
-/// Numeric metric columns of a run frame as f64, in order.
-pub fn metric_values(df: &DataFrame, sweep: &[String]) -> Result<Vec<(String, Vec<f64>)>> {
-    let mut out = Vec::new();
-    for c in df.columns() {
-        let name = c.name().as_str();
-        if ID_COLUMNS.contains(&name)
-            || sweep.iter().any(|s| s == name)
-            || !c.dtype().is_primitive_numeric()
-        {
-            continue;
-        }
-        let s = c.as_materialized_series().cast(&DataType::Float64)?;
-        let v: Vec<f64> = s.f64()?.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
-        out.push((name.to_string(), v));
-    }
-    Ok(out)
+/// The label of a point of the plan ("" for an unknown point).
+pub fn point_label(plan: &PlanRecord, point_id: u32) -> String {
+    plan.points
+        .get(point_id as usize)
+        .map(|p| p.label.clone())
+        .unwrap_or_default()
 }
 
 /// Runs that are not finished yet (those of unfinished batches).
@@ -88,11 +57,12 @@ pub fn finalize_report(out: &Path, threads: usize, draw_charts: bool) -> Result<
     let mut runs = Vec::with_capacity(plan.runs.len());
     for k in 0..plan.batches() {
         for (r, df) in store::read_batch(out, &plan, k)? {
-            runs.push(RunValues {
-                run_id: r.run_id,
-                point_id: r.point_id,
-                columns: metric_values(&df, &plan.sweep_columns)?,
-            });
+            runs.push(RunColumns::of_run(
+                &r,
+                point_label(&plan, r.point_id),
+                &df,
+                &plan.sweep_columns,
+            )?);
             match &mut steps {
                 None => steps = Some(df),
                 Some(s) => {
@@ -187,7 +157,7 @@ pub struct Summary {
 }
 
 /// Computes the summary.
-pub fn summarise(plan: &PlanRecord, runs: &[RunValues]) -> Summary {
+pub fn summarise(plan: &PlanRecord, runs: &[RunColumns]) -> Summary {
     let metrics: Vec<String> = runs
         .first()
         .map(|r| r.columns.iter().map(|c| c.0.clone()).collect())
@@ -195,7 +165,7 @@ pub fn summarise(plan: &PlanRecord, runs: &[RunValues]) -> Summary {
     let last = plan.summary_last_steps.max(1) as usize;
     let mut points = Vec::new();
     for p in &plan.points {
-        let mine: Vec<&RunValues> = runs.iter().filter(|r| r.point_id == p.id).collect();
+        let mine: Vec<&RunColumns> = runs.iter().filter(|r| r.point_id == p.id).collect();
         let stats = metrics
             .iter()
             .map(|m| {
@@ -356,7 +326,7 @@ pub(super) fn trailing_mean(v: &[f64], from: usize, k: u32) -> Vec<f64> {
 ///
 /// With `smooth` k > 1 each run's path is first replaced by its trailing mean of k steps
 /// ([`trailing_mean`]), so the band is the interval of the smoothed mean.
-fn band(runs: &[&RunValues], metric: &str, from: usize, steps: usize, smooth: u32) -> Series {
+fn band(runs: &[&RunColumns], metric: &str, from: usize, steps: usize, smooth: u32) -> Series {
     let paths: Vec<Option<Vec<f64>>> = runs
         .iter()
         .map(|r| r.get(metric).map(|v| trailing_mean(v, from, smooth)))
@@ -421,7 +391,7 @@ pub(super) fn event_marks(plan: &PlanRecord, from: u32) -> Vec<EventMark> {
         .collect()
 }
 
-fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) -> Result<()> {
+fn draw(out: &Path, plan: &PlanRecord, runs: &[RunColumns], summary: &Summary) -> Result<()> {
     let dir = out.join("charts");
     let axis = time_axis(plan);
     let events = event_marks(plan, 0);
@@ -473,7 +443,7 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunValues], summary: &Summary) ->
         shown
             .iter()
             .map(|(label, ids)| {
-                let mine: Vec<&RunValues> =
+                let mine: Vec<&RunColumns> =
                     runs.iter().filter(|r| ids.contains(&r.point_id)).collect();
                 Panel {
                     title: if groups.len() == 1 {

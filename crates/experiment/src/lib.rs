@@ -346,6 +346,55 @@ pub fn run_in_memory(
     progress: &Progress,
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<DataFrame> {
+    let sink = MemorySink::default();
+    run_into(plan, threads, progress, cancel, &sink)?;
+    sink.into_steps()
+}
+
+/// Runs the whole plan and hands every batch of finished runs to `sink` (the batches of
+/// [`PlanRecord::from_plan`]`(plan, 1)`, each once, from whichever worker thread finished
+/// it). Nothing is written unless the sink writes it; `cancel` stops between steps.
+///
+/// A sink that keeps only each run's last consumer surplus, for a long sweep whose paths are
+/// not needed:
+///
+/// ```
+/// use gardengate_experiment::{run_into, Progress, Result, RunRecord, RunSink};
+/// use polars::prelude::DataFrame;
+/// use std::sync::{atomic::AtomicBool, Mutex};
+///
+/// #[derive(Default)]
+/// struct LastSurplus(Mutex<Vec<(u32, f64)>>);
+///
+/// impl RunSink for LastSurplus {
+///     fn accept(&self, _batch: u32, rows: DataFrame, runs: Vec<RunRecord>) -> Result<()> {
+///         let cs = rows.column("consumer_surplus")?.f64()?;
+///         let per_run = rows.height() / runs.len();
+///         let mut kept = self.0.lock().expect("no worker panicked");
+///         for (k, r) in runs.iter().enumerate() {
+///             kept.push((r.run_id, cs.get((k + 1) * per_run - 1).unwrap_or(f64::NAN)));
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let text = "name = \"tiny\"\nsteps = 8\n[consumers]\ncount = 400\n[sweep]\nreplicates = 3\n";
+/// let plan = gardengate_core::scenario::from_text(text, "tiny.toml", ".".as_ref())?;
+/// let sink = LastSurplus::default();
+/// run_into(&plan, Some(2), &Progress::Quiet, &AtomicBool::new(false), &sink)?;
+/// let mut kept = sink.0.into_inner().expect("no worker panicked");
+/// kept.sort_by_key(|k| k.0);
+/// assert_eq!(kept.iter().map(|k| k.0).collect::<Vec<_>>(), [0, 1, 2]);
+/// assert!(kept.iter().all(|k| k.1.is_finite()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run_into(
+    plan: &Plan,
+    threads: Option<usize>,
+    progress: &Progress,
+    cancel: &std::sync::atomic::AtomicBool,
+    sink: &dyn RunSink,
+) -> Result<()> {
     let record = PlanRecord::from_plan(plan, 1);
     let todo: Vec<u32> = (0..record.batches()).collect();
     let pool = thread_pool(threads)?;
@@ -354,10 +403,9 @@ pub fn run_in_memory(
         skipped: 0,
         steps: plan.runs.len() as u64 * plan.source.steps as u64,
     });
-    let sink = MemorySink::default();
-    run_batches(plan, &record, &todo, &pool, progress, cancel, &sink)?;
+    run_batches(plan, &record, &todo, &pool, progress, cancel, sink)?;
     progress.send(ProgressEvent::RunsDone);
-    sink.into_steps()
+    Ok(())
 }
 
 /// Runs batches `todo` of the plan on `pool` and hands each to `sink` when it is finished.

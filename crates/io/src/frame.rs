@@ -61,3 +61,80 @@ pub fn read_parquet(path: &Path) -> crate::Result<DataFrame> {
         )
     })
 }
+
+/// Identifier columns of a run frame (besides swept parameters).
+pub const ID_COLUMNS: [&str; 6] = ["run_id", "point_id", "replicate", "seed", "step", "date"];
+
+/// One run's per-step metric columns, read back from its rows: what the summary, the effects,
+/// the charts and the regression checks all read (one type for all of them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunColumns {
+    /// Run id.
+    pub run_id: u32,
+    /// Point id.
+    pub point_id: u32,
+    /// Replicate within the point.
+    pub replicate: u32,
+    /// The run's seed.
+    pub seed: u64,
+    /// The point's label, e.g. "tau=0.2, gamma_wallet=3" (for reports).
+    pub point_label: String,
+    /// Steps of the rows.
+    pub steps: Vec<i64>,
+    /// Metric columns (name, values per step), in file order.
+    pub columns: Vec<(String, Vec<f64>)>,
+}
+
+impl RunColumns {
+    /// The run `spec`'s columns from its rows `df` (swept-parameter columns left out).
+    pub fn of_run(
+        spec: &gardengate_core::scenario::RunSpec,
+        point_label: String,
+        df: &DataFrame,
+        sweep: &[String],
+    ) -> crate::Result<RunColumns> {
+        let steps = df
+            .column("step")?
+            .as_materialized_series()
+            .cast(&DataType::Int64)?
+            .i64()?
+            .iter()
+            .map(|x| x.unwrap_or(0))
+            .collect();
+        Ok(RunColumns {
+            run_id: spec.run_id,
+            point_id: spec.point_id,
+            replicate: spec.replicate,
+            seed: spec.seed,
+            point_label,
+            steps,
+            columns: metric_values(df, sweep)?,
+        })
+    }
+
+    /// A column by name.
+    pub fn get(&self, name: &str) -> Option<&[f64]> {
+        self.columns
+            .iter()
+            .find(|c| c.0 == name)
+            .map(|c| c.1.as_slice())
+    }
+}
+
+/// Numeric metric columns of a run frame as f64, in order.
+pub fn metric_values(df: &DataFrame, sweep: &[String]) -> crate::Result<Vec<(String, Vec<f64>)>> {
+    let mut out = Vec::new();
+    for c in df.columns() {
+        let name = c.name().as_str();
+        if ID_COLUMNS.contains(&name)
+            || sweep.iter().any(|s| s == name)
+            || !c.dtype().is_primitive_numeric()
+        {
+            continue;
+        }
+        let s = c.as_materialized_series().cast(&DataType::Float64)?;
+        let v: Vec<f64> = s.f64()?.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
+        out.push((name.to_string(), v));
+    }
+    Ok(out)
+}

@@ -4,6 +4,7 @@
 //! Loading a file gives a [`Plan`]: every sweep point resolved and checked, and every run
 //! (point × replicate) with its seed. Nothing downstream ever parses or validates again.
 
+pub mod builder;
 pub mod calendar;
 pub mod calibrate;
 pub mod design;
@@ -14,6 +15,7 @@ pub mod resolve;
 pub mod schema;
 pub mod variants;
 
+pub use builder::{LinkPreset, ScenarioBuilder, WalletPreset};
 pub use error::{Problem, ScenarioError};
 pub use model::*;
 pub use schema::ScenarioFile;

@@ -1,5 +1,6 @@
 //! Checks a parsed scenario file and resolves names into indices.
 
+use super::builder::{LinkPreset, WalletPreset};
 use super::calendar::parse_date;
 use super::error::{suggest, Problem};
 use super::model::*;
@@ -540,8 +541,10 @@ fn resolve_platforms(
                 }
                 bits
             }
-            None => match p.wallets.as_str() {
-                "interoperable" => (1u32 << wallets.len().min(16)).wrapping_sub(1) as u16,
+            None => match WalletPreset::parse(&p.wallets) {
+                Some(WalletPreset::Interoperable) => {
+                    (1u32 << wallets.len().min(16)).wrapping_sub(1) as u16
+                }
                 _ => wallets
                     .iter()
                     .enumerate()
@@ -594,14 +597,17 @@ fn resolve_platforms(
             default_pull: pl.default_pull,
         });
     }
-    if !["house", "interoperable"].contains(&p.wallets.as_str()) {
+    if WalletPreset::parse(&p.wallets).is_none() {
         ck.push(
             "policy.wallets",
             format!(
                 "unknown preset `{}`; expected `house` or `interoperable`",
                 p.wallets
             ),
-            Some(suggest(&p.wallets, ["house", "interoperable"])),
+            Some(suggest(
+                &p.wallets,
+                WalletPreset::ALL.map(WalletPreset::as_str),
+            )),
         );
     }
     if !platforms.iter().any(|p| p.commerce) {
@@ -692,21 +698,18 @@ fn resolve_links(
 ) -> LinkRules {
     let p = &f.policy;
     // Link rules: preset, then explicit rules in order.
-    let others_open = |ch: usize| match p.links.as_str() {
-        "open" => true,
-        "dm_open" => ch == 0,
-        _ => false,
-    };
-    if !["walled", "dm_open", "open"].contains(&p.links.as_str()) {
+    let preset = LinkPreset::parse(&p.links);
+    if preset.is_none() {
         ck.push(
             "policy.links",
             format!(
                 "unknown preset `{}`; expected `walled`, `dm_open` or `open`",
                 p.links
             ),
-            Some(suggest(&p.links, ["walled", "dm_open", "open"])),
+            Some(suggest(&p.links, LinkPreset::ALL.map(LinkPreset::as_str))),
         );
     }
+    let others_open = |ch: usize| preset.is_some_and(|x| x.others_open(ch));
     let mut link_open = LinkRules::preset(platforms, names.eco.len(), others_open);
     for (i, rule) in f.link_rules.iter().enumerate() {
         let key = format!("link_rules[{i}]");
