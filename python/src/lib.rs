@@ -272,6 +272,14 @@ fn drive<T: Send + 'static>(
     }));
     let c = cancel.clone();
     let worker = std::thread::spawn(move || work(events, &c));
+    let tell = || {
+        report(
+            py,
+            progress,
+            done.load(Ordering::Relaxed),
+            total.load(Ordering::Relaxed),
+        )
+    };
     let mut interrupted: Option<PyErr> = None;
     while !worker.is_finished() {
         py.allow_threads(|| {
@@ -285,12 +293,7 @@ fn drive<T: Send + 'static>(
                 cancel.store(true, Ordering::Relaxed);
                 interrupted = Some(e);
             } else {
-                report(
-                    py,
-                    progress,
-                    done.load(Ordering::Relaxed),
-                    total.load(Ordering::Relaxed),
-                )?;
+                tell()?;
             }
         }
     }
@@ -300,12 +303,7 @@ fn drive<T: Send + 'static>(
     if let Some(e) = interrupted {
         return Err(e);
     }
-    report(
-        py,
-        progress,
-        done.load(Ordering::Relaxed),
-        total.load(Ordering::Relaxed),
-    )?;
+    tell()?;
     result.map_err(PyRuntimeError::new_err)
 }
 

@@ -201,17 +201,9 @@ pub fn heatmap(
     z: &[Vec<f64>],
     z_label: &str,
 ) -> Result<()> {
-    let fig = HeatFigure {
-        title,
-        x_label,
-        x_ticks,
-        y_label,
-        y_ticks,
-        z,
-        z_label,
-        diverging: false,
-    };
-    Ok(write_both(stem, &fig).with_context(|| format!("writing heatmap {}", stem.display()))?)
+    draw_heatmap(
+        stem, title, x_label, x_ticks, y_label, y_ticks, z, z_label, false,
+    )
 }
 
 /// [`heatmap`] of effects (signed differences): a diverging scale centred at 0 and running
@@ -228,6 +220,24 @@ pub fn effect_heatmap(
     z: &[Vec<f64>],
     z_label: &str,
 ) -> Result<()> {
+    draw_heatmap(
+        stem, title, x_label, x_ticks, y_label, y_ticks, z, z_label, true,
+    )
+}
+
+/// The one heatmap builder behind [`heatmap`] and [`effect_heatmap`].
+#[allow(clippy::too_many_arguments)]
+fn draw_heatmap(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    x_ticks: &[String],
+    y_label: &str,
+    y_ticks: &[String],
+    z: &[Vec<f64>],
+    z_label: &str,
+    diverging: bool,
+) -> Result<()> {
     let fig = HeatFigure {
         title,
         x_label,
@@ -236,7 +246,7 @@ pub fn effect_heatmap(
         y_ticks,
         z,
         z_label,
-        diverging: true,
+        diverging,
     };
     Ok(write_both(stem, &fig).with_context(|| format!("writing heatmap {}", stem.display()))?)
 }

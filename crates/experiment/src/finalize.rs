@@ -53,7 +53,7 @@ pub fn finalize_report(out: &Path, threads: usize, draw_charts: bool) -> Result<
         );
     }
     store::verify_plan(out, &plan)?;
-    let mut steps: Option<DataFrame> = None;
+    let mut frames = Vec::with_capacity(plan.runs.len());
     let mut runs = Vec::with_capacity(plan.runs.len());
     for k in 0..plan.batches() {
         for (r, df) in store::read_batch(out, &plan, k)? {
@@ -63,16 +63,10 @@ pub fn finalize_report(out: &Path, threads: usize, draw_charts: bool) -> Result<
                 &df,
                 &plan.sweep_columns,
             )?);
-            match &mut steps {
-                None => steps = Some(df),
-                Some(s) => {
-                    s.vstack_mut(&df)?;
-                }
-            }
+            frames.push(df);
         }
     }
-    let mut steps = steps.ok_or_else(|| gardengate_io::err!("the plan has no runs"))?;
-    steps.align_chunks_par();
+    let mut steps = frame::stack_rows(frames, "the plan's runs")?;
     frame::write_parquet(&mut steps, &out.join("steps.parquet"))?;
     super::tables::extra_outputs(out, &plan, &mut steps)?;
     drop(steps);

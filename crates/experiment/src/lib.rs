@@ -291,18 +291,10 @@ impl MemorySink {
             .batches
             .into_inner()
             .map_err(|_| gardengate_io::err!("a worker thread panicked"))?;
-        let mut steps: Option<DataFrame> = None;
-        for (_, (df, _)) in batches {
-            match &mut steps {
-                None => steps = Some(df),
-                Some(s) => {
-                    s.vstack_mut(&df)?;
-                }
-            }
-        }
-        let mut steps = steps.ok_or_else(|| gardengate_io::err!("the plan has no runs"))?;
-        steps.align_chunks_par();
-        Ok(steps)
+        frame::stack_rows(
+            batches.into_values().map(|b| b.0).collect(),
+            "the plan's runs",
+        )
     }
 
     /// The records of the runs kept, in run order.
@@ -487,19 +479,8 @@ fn run_batches(
         } else {
             specs.iter().map(run_one).collect::<Result<Vec<_>>>()?
         };
-        let mut recs = Vec::with_capacity(results.len());
-        let mut df: Option<DataFrame> = None;
-        for (part, rec) in results {
-            recs.push(rec);
-            match &mut df {
-                None => df = Some(part),
-                Some(d) => {
-                    d.vstack_mut(&part)?;
-                }
-            }
-        }
-        let mut df = df.ok_or_else(|| gardengate_io::err!("batch {k} has no runs"))?;
-        df.align_chunks();
+        let (frames, recs): (Vec<DataFrame>, Vec<RunRecord>) = results.into_iter().unzip();
+        let df = frame::stack_rows(frames, &format!("batch {k}"))?;
         sink.accept(k, df, recs)
     };
     if side_by_side && todo.len() > 1 {

@@ -138,3 +138,16 @@ pub fn metric_values(df: &DataFrame, sweep: &[String]) -> crate::Result<Vec<(Str
     }
     Ok(out)
 }
+
+/// The rows of `frames` one after another, in order, in one frame with aligned chunks (the
+/// steps table from its runs' or batches' rows). `what` names the rows in the error when
+/// there are none.
+pub fn stack_rows(frames: Vec<DataFrame>, what: &str) -> crate::Result<DataFrame> {
+    let mut it = frames.into_iter();
+    let mut all = it.next().ok_or_else(|| crate::err!("{what}: no rows"))?;
+    for df in it {
+        all.vstack_mut(&df)?;
+    }
+    all.align_chunks_par();
+    Ok(all)
+}
