@@ -118,6 +118,8 @@ pub struct ScenarioBuilder {
     table: toml::Table,
     settings: Vec<Setting>,
     base_dir: PathBuf,
+    /// The master seed, applied as `--seed` applies it (TOML integers stop at i64::MAX).
+    seed: Option<u64>,
 }
 
 impl ScenarioBuilder {
@@ -129,6 +131,7 @@ impl ScenarioBuilder {
             table,
             settings: Vec::new(),
             base_dir: PathBuf::from("."),
+            seed: None,
         }
     }
 
@@ -149,9 +152,9 @@ impl ScenarioBuilder {
     }
 
     /// The master seed (each run's seed derives from it, the point and the replicate).
-    pub fn seed(self, seed: u64) -> Self {
-        // TOML integers are i64: a seed above i64::MAX is carried by its bits.
-        self.top("seed", seed as i64)
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
     }
 
     /// Steps (days, by default) of every run.
@@ -224,12 +227,13 @@ impl ScenarioBuilder {
             .get("name")
             .and_then(|v| v.as_str())
             .unwrap_or("scenario");
-        from_text_with(
+        let plan = from_text_with(
             &self.to_toml(),
             &format!("{name} (built)"),
             &self.base_dir,
             &self.settings,
-        )
+        )?;
+        Ok(plan.with_overrides(self.seed, None))
     }
 }
 
@@ -265,5 +269,13 @@ mod tests {
         let file = super::super::from_text(text, "x.toml", ".".as_ref()).expect("valid");
         assert_eq!(built.points[0].scenario, file.points[0].scenario);
         assert_eq!(built.runs, file.runs);
+        // Any u64 seed, as `--seed` takes it.
+        let big = ScenarioBuilder::new("x")
+            .steps(2)
+            .consumers(500)
+            .seed(u64::MAX);
+        let plan = big.build().expect("valid");
+        assert_eq!(plan.source.seed, u64::MAX);
+        assert_eq!(plan.runs[0].seed, super::super::run_seed(u64::MAX, 0, 0));
     }
 }
