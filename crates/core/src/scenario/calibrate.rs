@@ -399,12 +399,7 @@ pub fn check_spec(
     })?;
     let mut problems = Vec::new();
     let mut bad = |key: String, message: String, suggestion: Option<String>| {
-        problems.push(Problem {
-            line: error::locate(text, &key),
-            key,
-            message,
-            suggestion,
-        })
+        problems.push(Problem::at(text, key, message, suggestion))
     };
     if spec.param.is_empty() {
         bad(
@@ -563,12 +558,7 @@ pub fn read_targets(
     let _ = (&tf.title, &tf.facts);
     let mut problems = Vec::new();
     let mut bad = |key: String, message: String, suggestion: Option<String>| {
-        problems.push(Problem {
-            line: error::locate(text, &key),
-            key,
-            message,
-            suggestion,
-        })
+        problems.push(Problem::at(text, key, message, suggestion))
     };
     if tf.targets.is_empty() {
         bad(

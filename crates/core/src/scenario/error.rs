@@ -15,6 +15,18 @@ pub struct Problem {
     pub suggestion: Option<String>,
 }
 
+impl Problem {
+    /// A problem at `key`, located on its line in `text` (the file's text).
+    pub fn at(text: &str, key: String, message: String, suggestion: Option<String>) -> Problem {
+        Problem {
+            line: locate(text, &key),
+            key,
+            message,
+            suggestion,
+        }
+    }
+}
+
 /// Every problem found in one scenario file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScenarioError {

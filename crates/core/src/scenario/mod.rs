@@ -683,11 +683,8 @@ fn pick_design(
         .iter()
         .map(|d| d.name.clone().unwrap_or_default())
         .collect();
-    let problem = |key: String, message: String, suggestion: Option<String>| Problem {
-        line: error::locate(text, &key),
-        key,
-        message,
-        suggestion,
+    let problem = |key: String, message: String, suggestion: Option<String>| {
+        Problem::at(text, key, message, suggestion)
     };
     if names.is_empty() {
         return match pick {

@@ -357,12 +357,8 @@ fn apply(
             if let Err(err) = e.clone().try_into::<schema::Event>() {
                 let message = super::plain_message(err.message());
                 let key = format!("variants[{k}].events[{j}]");
-                problems.push(Problem {
-                    line: error::locate(text, &key),
-                    key,
-                    suggestion: super::unknown_field_suggestion(&message),
-                    message,
-                });
+                let suggestion = super::unknown_field_suggestion(&message);
+                problems.push(Problem::at(text, key, message, suggestion));
             }
         }
     }
