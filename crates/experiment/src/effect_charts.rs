@@ -64,8 +64,31 @@ pub fn effect_path(
     s
 }
 
+/// Every compared point with its baseline point, in plan order.
+fn compared_points(plan: &PlanRecord) -> Vec<(u32, u32)> {
+    plan.points
+        .iter()
+        .filter_map(|p| {
+            plan.comparison
+                .compare_to
+                .get(p.id as usize)
+                .copied()
+                .flatten()
+                .map(|b| (p.id, b))
+        })
+        .collect()
+}
+
+/// The compared points (with their baselines) whose effect paths are drawn: the first 12.
+pub fn charted_comparisons(plan: &PlanRecord) -> Vec<(u32, u32)> {
+    let mut c = compared_points(plan);
+    c.truncate(12);
+    c
+}
+
 /// Draws `charts/effect_paths` (one panel per headline metric, one line per compared
-/// point).
+/// point) and the forest plots. `runs` needs only the paths of [`charted_comparisons`]'
+/// runs.
 pub fn draw(out: &Path, plan: &PlanRecord, runs: &[RunColumns], rows: &[EffectRow]) -> Result<()> {
     let dir = out.join("charts");
     let cmp = &plan.comparison;
@@ -76,20 +99,11 @@ pub fn draw(out: &Path, plan: &PlanRecord, runs: &[RunColumns], rows: &[EffectRo
         .iter()
         .filter(|h| rows.iter().any(|r| &r.metric == *h))
         .collect();
-    let all_compared: Vec<(u32, u32)> = plan
-        .points
-        .iter()
-        .filter_map(|p| {
-            cmp.compare_to
-                .get(p.id as usize)
-                .copied()
-                .flatten()
-                .map(|b| (p.id, b))
-        })
-        .collect();
+    let all_compared = compared_points(plan);
     // Effect paths of at most 12 points stay readable; the forest plots show every point.
     let n_compared = all_compared.len();
-    let compared = &all_compared[..n_compared.min(12)];
+    let compared = charted_comparisons(plan);
+    let compared = compared.as_slice();
     let panels: Vec<Panel> = metrics
         .iter()
         .map(|m| Panel {
@@ -129,7 +143,7 @@ pub fn draw(out: &Path, plan: &PlanRecord, runs: &[RunColumns], rows: &[EffectRo
         &axis,
         &events,
     )?;
-    // A forest plot per window: headline metrics × compared points.
+    // A forest plot per window: headline metrics × compared points (all of them).
     let compared = &all_compared;
     let labels: Vec<String> = compared
         .iter()

@@ -9,7 +9,7 @@
 //! reusable parts: one run's statistic over a window, and the effect of one set of runs
 //! against another.
 
-use super::finalize::RunColumns;
+use super::digest::{Digests, Keep, RunDigest};
 use gardengate_core::metrics::stats::{ci95_half_width, mean, sample_sd, t_quantile, welch_t_test};
 use gardengate_core::rng::{Purpose, Stream};
 use gardengate_core::scenario::variants::{Stat, Window};
@@ -205,40 +205,27 @@ pub struct EffectRow {
     pub effect: Effect,
 }
 
-/// The (seed, window value) of each run of a point.
-fn point_values(
-    plan: &PlanRecord,
-    runs: &[RunColumns],
-    point: u32,
-    metric: &str,
-    w: &Window,
-) -> Vec<(u64, f64)> {
+/// The (seed, window value) of each of a point's runs.
+fn point_values(runs: &[&RunDigest], metric: usize, window: usize) -> Vec<(u64, f64)> {
     runs.iter()
-        .filter(|r| r.point_id == point)
-        .map(|r| {
-            let seed = plan.runs.get(r.run_id as usize).map_or(0, |s| s.seed);
-            let v = r.get(metric).unwrap_or(&[]);
-            (seed, window_value(v, w, plan.comparison.sum_scale))
-        })
+        .map(|r| (r.seed, r.windows[window][metric]))
         .collect()
 }
 
 /// The effects of every compared point, metric and window, in that order.
-pub fn compute(plan: &PlanRecord, runs: &[RunColumns], bootstrap: u32) -> Vec<EffectRow> {
+pub fn compute(plan: &PlanRecord, digests: &Digests, bootstrap: u32) -> Vec<EffectRow> {
     let cmp = &plan.comparison;
-    let metrics: Vec<String> = runs
-        .first()
-        .map(|r| r.columns.iter().map(|c| c.0.clone()).collect())
-        .unwrap_or_default();
+    let by_point = super::finalize::runs_by_point(plan, &digests.runs);
+    let of = |p: u32| by_point.get(p as usize).map_or(&[][..], Vec::as_slice);
     let mut rows = Vec::new();
     for p in &plan.points {
         let Some(Some(b)) = cmp.compare_to.get(p.id as usize) else {
             continue;
         };
-        for (mi, m) in metrics.iter().enumerate() {
-            for (wi, w) in cmp.windows.iter().enumerate() {
-                let base = point_values(plan, runs, *b, m, w);
-                let var = point_values(plan, runs, p.id, m, w);
+        for (mi, m) in digests.metrics.iter().enumerate() {
+            for wi in 0..cmp.windows.len() {
+                let base = point_values(of(*b), mi, wi);
+                let var = point_values(of(p.id), mi, wi);
                 let key = gardengate_core::rng::key(
                     cmp.bootstrap_seed,
                     Purpose::Bootstrap,
@@ -318,30 +305,25 @@ pub fn frame(plan: &PlanRecord, rows: &[EffectRow]) -> Result<DataFrame> {
     Ok(DataFrame::new(n, cols)?)
 }
 
-/// Reads every run's metric values of a complete out folder.
-pub fn read_runs(out: &Path, plan: &PlanRecord) -> Result<Vec<RunColumns>> {
-    let mut runs = Vec::with_capacity(plan.runs.len());
+/// Every run's digest of a complete out folder (no paths kept), one batch at a time.
+pub fn read_digests(out: &Path, plan: &PlanRecord) -> Result<Digests> {
+    let mut digests = Digests::new(Keep::nothing());
     for k in 0..plan.batches() {
         for (r, df) in store::read_batch(out, plan, k)? {
-            runs.push(RunColumns::of_run(
-                &r,
-                super::finalize::point_label(plan, r.point_id),
-                &df,
-                &plan.sweep_columns,
-            )?);
+            digests.push(plan, &r, &df)?;
         }
     }
-    Ok(runs)
+    Ok(digests)
 }
 
 /// Computes and writes `effects.parquet` and `effects.csv`; returns the rows.
 pub fn write(
     out: &Path,
     plan: &PlanRecord,
-    runs: &[RunColumns],
+    digests: &Digests,
     bootstrap: u32,
 ) -> Result<Vec<EffectRow>> {
-    let rows = compute(plan, runs, bootstrap);
+    let rows = compute(plan, digests, bootstrap);
     let mut df = frame(plan, &rows)?;
     frame::write_parquet(&mut df, &out.join("effects.parquet"))?;
     frame::write_csv(&mut df, &out.join("effects.csv"))?;
@@ -372,11 +354,11 @@ pub fn command(out: &Path, bootstrap: Option<u32>) -> Result<Vec<EffectRow>> {
             plan.runs.len()
         );
     }
-    let runs = read_runs(out, &plan)?;
+    let digests = read_digests(out, &plan)?;
     write(
         out,
         &plan,
-        &runs,
+        &digests,
         bootstrap.unwrap_or(plan.comparison.bootstrap),
     )
 }

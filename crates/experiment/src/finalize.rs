@@ -3,8 +3,9 @@
 //! here with fixed-order loops (never with a parallel or hashed reduction), so the outputs are
 //! bit-identical however the runs were scheduled, resumed or sharded.
 
+use super::digest::{Digests, Keep, RunDigest};
 use gardengate_charts::{self as charts, EventMark, Panel, Series, TimeAxis};
-use gardengate_core::metrics::stats::{ci95_half_width, mean, sample_sd, tail_mean};
+use gardengate_core::metrics::stats::{ci95_half_width, mean, sample_sd};
 use gardengate_core::scenario::calendar::{civil_from_days, parse_date};
 use gardengate_core::scenario::ParamValue;
 use gardengate_io::atomic::write_bytes;
@@ -53,25 +54,19 @@ pub fn finalize_report(out: &Path, threads: usize, draw_charts: bool) -> Result<
         );
     }
     store::verify_plan(out, &plan)?;
-    let mut frames = Vec::with_capacity(plan.runs.len());
-    let mut runs = Vec::with_capacity(plan.runs.len());
+    // One batch at a time: its rows go to the step tables, its runs' scalars (and charted
+    // paths) to the digests; nothing else of it is kept.
+    let mut digests = Digests::new(charted(&plan, draw_charts));
+    let mut tables = super::tables::StepTables::create(out, &plan)?;
     for k in 0..plan.batches() {
         for (r, df) in store::read_batch(out, &plan, k)? {
-            runs.push(RunColumns::of_run(
-                &r,
-                point_label(&plan, r.point_id),
-                &df,
-                &plan.sweep_columns,
-            )?);
-            frames.push(df);
+            digests.push(&plan, &r, &df)?;
+            tables.push(df)?;
         }
     }
-    let mut steps = frame::stack_rows(frames, "the plan's runs")?;
-    frame::write_parquet(&mut steps, &out.join("steps.parquet"))?;
-    super::tables::extra_outputs(out, &plan, &mut steps)?;
-    drop(steps);
+    tables.finish()?;
 
-    let summary = summarise(&plan, &runs);
+    let summary = summarise(&plan, &digests);
     let mut sdf = summary_frame(&plan, &summary)?;
     frame::write_parquet(&mut sdf, &out.join("summary.parquet"))?;
     frame::write_csv(&mut sdf, &out.join("summary.csv"))?;
@@ -80,16 +75,16 @@ pub fn finalize_report(out: &Path, threads: usize, draw_charts: bool) -> Result<
         Some(super::effects::write(
             out,
             &plan,
-            &runs,
+            &digests,
             plan.comparison.bootstrap,
         )?)
     } else {
         None
     };
     if draw_charts {
-        draw(out, &plan, &runs, &summary)?;
+        draw(out, &plan, &digests.paths, &summary)?;
         if let Some(rows) = &effects {
-            super::effect_charts::draw(out, &plan, &runs, rows)?;
+            super::effect_charts::draw(out, &plan, &digests.paths, rows)?;
         }
     }
     if plan.design.is_some() {
@@ -150,23 +145,16 @@ pub struct Summary {
     pub points: Vec<(usize, Vec<MeanSdCi>)>,
 }
 
-/// Computes the summary.
-pub fn summarise(plan: &PlanRecord, runs: &[RunColumns]) -> Summary {
-    let metrics: Vec<String> = runs
-        .first()
-        .map(|r| r.columns.iter().map(|c| c.0.clone()).collect())
-        .unwrap_or_default();
-    let last = plan.summary_last_steps.max(1) as usize;
+/// Computes the summary from the runs' tail means.
+pub fn summarise(plan: &PlanRecord, digests: &Digests) -> Summary {
+    let metrics = digests.metrics.clone();
+    let by_point = runs_by_point(plan, &digests.runs);
     let mut points = Vec::new();
     for p in &plan.points {
-        let mine: Vec<&RunColumns> = runs.iter().filter(|r| r.point_id == p.id).collect();
-        let stats = metrics
-            .iter()
-            .map(|m| {
-                let per_run: Vec<f64> = mine
-                    .iter()
-                    .map(|r| tail_mean(r.get(m).unwrap_or(&[]), last))
-                    .collect();
+        let mine: &[&RunDigest] = by_point.get(p.id as usize).map_or(&[], Vec::as_slice);
+        let stats = (0..metrics.len())
+            .map(|k| {
+                let per_run: Vec<f64> = mine.iter().map(|r| r.tail[k]).collect();
                 let sd = if per_run.len() >= 2 {
                     sample_sd(&per_run)
                 } else {
@@ -178,6 +166,74 @@ pub fn summarise(plan: &PlanRecord, runs: &[RunColumns]) -> Summary {
         points.push((mine.len(), stats));
     }
     Summary { metrics, points }
+}
+
+/// The runs of each point, in plan order (one pass, so a design of many points is linear).
+pub fn runs_by_point<'a>(plan: &PlanRecord, runs: &'a [RunDigest]) -> Vec<Vec<&'a RunDigest>> {
+    let mut by_point: Vec<Vec<&RunDigest>> = vec![Vec::new(); plan.points.len()];
+    for r in runs {
+        if let Some(v) = by_point.get_mut(r.point_id as usize) {
+            v.push(r);
+        }
+    }
+    by_point
+}
+
+/// The paths the charts will draw: the wallet and ecosystem shares of the runs of the shown
+/// panels, and the headline metrics of the compared points shown in the effect paths (and
+/// their baselines). Nothing without charts.
+fn charted(plan: &PlanRecord, draw_charts: bool) -> Keep {
+    let mut keep = Keep::nothing();
+    if !draw_charts {
+        return keep;
+    }
+    let groups = panel_groups(plan);
+    for (_, ids) in &groups[..groups.len().min(MAX_PANELS)] {
+        keep.points.extend(ids.iter().copied());
+    }
+    keep.prefixes = SHARE_PREFIXES.iter().map(|p| p.to_string()).collect();
+    if plan.comparison.baseline.is_some() {
+        for (p, b) in super::effect_charts::charted_comparisons(plan) {
+            keep.points.insert(p);
+            keep.points.insert(b);
+        }
+        keep.metrics
+            .extend(plan.comparison.headline.iter().cloned());
+    }
+    keep
+}
+
+/// Panels of the time charts at most (the rest are named in the title).
+const MAX_PANELS: usize = 12;
+
+/// The metric prefixes of the share charts.
+const SHARE_PREFIXES: [&str; 2] = ["wallet_share__", "gmv_share_eco__"];
+
+/// The panels of the time charts: one per sweep point, or one per value of
+/// `charts.panel_by`, pooling the runs of every point with that value.
+fn panel_groups(plan: &PlanRecord) -> Vec<(String, Vec<u32>)> {
+    match plan
+        .panel_by
+        .as_ref()
+        .and_then(|c| plan.sweep_columns.iter().position(|x| x == c))
+    {
+        Some(k) => {
+            let mut g: Vec<(String, Vec<u32>)> = Vec::new();
+            for p in &plan.points {
+                let label = format!("{}={}", plan.sweep_columns[k], p.params[k].1);
+                match g.iter_mut().find(|(l, _)| *l == label) {
+                    Some((_, ids)) => ids.push(p.id),
+                    None => g.push((label, vec![p.id])),
+                }
+            }
+            g
+        }
+        None => plan
+            .points
+            .iter()
+            .map(|p| (p.label.clone(), vec![p.id]))
+            .collect(),
+    }
 }
 
 fn summary_frame(plan: &PlanRecord, s: &Summary) -> Result<DataFrame> {
@@ -391,31 +447,10 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunColumns], summary: &Summary) -
     let events = event_marks(plan, 0);
     let steps = plan.steps as usize;
     let warm = (plan.comparison.warmup_steps as usize).min(steps);
-    // Panels: one per sweep point (at most 12), or one per value of `charts.panel_by`,
-    // pooling the runs of every point with that value.
-    let groups: Vec<(String, Vec<u32>)> = match plan
-        .panel_by
-        .as_ref()
-        .and_then(|c| plan.sweep_columns.iter().position(|x| x == c))
-    {
-        Some(k) => {
-            let mut g: Vec<(String, Vec<u32>)> = Vec::new();
-            for p in &plan.points {
-                let label = format!("{}={}", plan.sweep_columns[k], p.params[k].1);
-                match g.iter_mut().find(|(l, _)| *l == label) {
-                    Some((_, ids)) => ids.push(p.id),
-                    None => g.push((label, vec![p.id])),
-                }
-            }
-            g
-        }
-        None => plan
-            .points
-            .iter()
-            .map(|p| (p.label.clone(), vec![p.id]))
-            .collect(),
-    };
-    let shown = &groups[..groups.len().min(12)];
+    // Panels: one per sweep point (at most 12), or one per value of `charts.panel_by`.
+    // `runs` holds the paths of these panels' runs only (`charted`).
+    let groups = panel_groups(plan);
+    let shown = &groups[..groups.len().min(MAX_PANELS)];
     let mut suffix = if groups.len() > shown.len() {
         format!(" (first {} of {} panels)", shown.len(), groups.len())
     } else {
@@ -476,7 +511,7 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunColumns], summary: &Summary) -
         &dir.join("wallet_shares"),
         &format!("Wallet shares of payment value{reps}{suffix}"),
         "share of payment value",
-        &panels_for("wallet_share__", &plan.wallets),
+        &panels_for(SHARE_PREFIXES[0], &plan.wallets),
         &axis,
         &events,
         Some((0.0, 1.0)),
@@ -485,7 +520,7 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunColumns], summary: &Summary) -
         &dir.join("gmv_share_by_ecosystem"),
         &format!("GMV share by ecosystem{reps}{suffix}"),
         "share of GMV",
-        &panels_for("gmv_share_eco__", &plan.ecosystems),
+        &panels_for(SHARE_PREFIXES[1], &plan.ecosystems),
         &axis,
         &events,
         Some((0.0, 1.0)),

@@ -12,6 +12,7 @@
 //!   run and a merge of shards give the same data.
 
 pub mod calibrate;
+pub mod digest;
 pub mod effect_charts;
 pub mod effects;
 pub mod finalize;

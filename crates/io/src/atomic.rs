@@ -48,6 +48,67 @@ where
     result
 }
 
+/// A result file written in pieces (a table streamed batch by batch): the pieces go to a
+/// temporary file beside it, which [`Staged::commit`] flushes and renames into place. Dropped
+/// without a commit (an error, a panic), the temporary file is removed: the result is either
+/// absent or complete.
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    tmp: PathBuf,
+    done: bool,
+}
+
+impl Staged {
+    /// Creates the temporary file for `path` (and `path`'s folder).
+    pub fn create(path: &Path) -> crate::Result<(Staged, std::fs::File)> {
+        use crate::Context;
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating folder {}", dir.display()))?;
+            }
+        }
+        let tmp = temp_path(path);
+        let f =
+            std::fs::File::create(&tmp).with_context(|| format!("writing {}", path.display()))?;
+        Ok((
+            Staged {
+                path: path.to_path_buf(),
+                tmp,
+                done: false,
+            },
+            f,
+        ))
+    }
+
+    /// The file this will become.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes the written file to disk and renames it into place.
+    pub fn commit(mut self) -> crate::Result<()> {
+        use crate::Context;
+        std::fs::File::open(&self.tmp)
+            .and_then(|f| f.sync_all())
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        std::fs::rename(&self.tmp, &self.path).with_context(|| {
+            format!("renaming {} to {}", self.tmp.display(), self.path.display())
+        })?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// Writes bytes atomically.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> crate::Result<()> {
     write_with(path, |tmp| Ok(std::fs::write(tmp, bytes)?))
@@ -77,5 +138,25 @@ mod tests {
             std::fs::read_dir(dir.path()).unwrap().count() == 1,
             "no temp file is left behind"
         );
+    }
+
+    #[test]
+    fn a_staged_file_appears_only_when_committed() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("steps.csv");
+        let (staged, mut f) = Staged::create(&target).unwrap();
+        f.write_all(b"a,b\n1,2\n").unwrap();
+        assert!(!target.exists());
+        drop(f);
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"a,b\n1,2\n");
+        // Dropped without a commit: nothing, not even the temporary file, is left.
+        let other = dir.path().join("steps_long.csv");
+        let (staged, mut f) = Staged::create(&other).unwrap();
+        f.write_all(b"half").unwrap();
+        drop(staged);
+        assert!(!other.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -29,14 +29,18 @@ pub fn table_frame(t: &MetricTable) -> PolarsResult<DataFrame> {
     DataFrame::new(t.rows(), cols)
 }
 
+/// The Parquet writer of every result file: zstd, with statistics.
+pub fn parquet_writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
+    ParquetWriter::new(w)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::default())
+}
+
 /// Writes a DataFrame as Parquet (zstd), atomically.
 pub fn write_parquet(df: &mut DataFrame, path: &Path) -> crate::Result<()> {
     crate::atomic::write_with(path, |tmp| {
         let f = std::fs::File::create(tmp)?;
-        ParquetWriter::new(f)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::default())
-            .finish(df)?;
+        parquet_writer(f).finish(df)?;
         Ok(())
     })
 }

@@ -3,7 +3,6 @@
 
 pub mod msm;
 pub mod sensitivity;
-pub mod simplex;
 pub mod stats;
 
 use crate::model::{Simulation, Tally};

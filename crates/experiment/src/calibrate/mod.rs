@@ -10,8 +10,8 @@
 //!
 //! The optimiser works in the unit box (log-transformed where a parameter says so): the
 //! declared start, then optional Latin-hypercube points, then Nelder–Mead from the
-//! best of them (`metrics::simplex`); a point outside the box is evaluated at its projection plus a quadratic
-//! penalty. At the optimum a numerical Jacobian (central differences, one-sided at a bound)
+//! best of them (argmin's, in `optimiser`); a point outside the box is evaluated at its
+//! projection plus a quadratic penalty. At the optimum a numerical Jacobian (central differences, one-sided at a bound)
 //! gives the sandwich standard errors and the identification checks.
 //!
 //! Every evaluation is appended to `calibration/evaluations.json` (atomically) as it
@@ -20,9 +20,10 @@
 //! retraces its steps without running anything until it reaches new ground.
 
 pub mod log;
+pub mod optimiser;
 pub mod report;
 
-use gardengate_core::metrics::{self, msm, simplex as msm_simplex};
+use gardengate_core::metrics::{self, msm};
 use gardengate_core::model::Simulation;
 use gardengate_core::scenario::calibrate::{self as spec, Calibration, Target};
 use gardengate_core::scenario::{self, Plan, Problem, ScenarioError, Setting};
@@ -619,9 +620,9 @@ pub fn calibrate(setup: &Setup, opts: &Options) -> Result<Outcome> {
                 }
             }
         };
-        msm_simplex::minimise(&mut cost, simplex, setup.cal.tolerance, budget * 4)
+        optimiser::minimise(&mut cost, simplex, setup.cal.tolerance, budget * 4)
     };
-    let converged = nm.stop == msm_simplex::Stop::Converged;
+    let converged = nm.stop == optimiser::Stop::Converged;
     {
         let mut e = ev.borrow_mut();
         if let Some(f) = e.failed.take() {
