@@ -504,86 +504,26 @@ fn a_design_analyses_the_paired_effect_of_a_variant_per_sample() {
     assert!(e.contains("design.window") && e.contains("late"), "{e}");
 }
 
-/// 300 runs × 60 steps = 18 000 rows: more than one row group of the streamed step tables.
-const MANY_ROWS: &str = r#"
-name = "many-rows"
-seed = 5
-steps = 60
-summary_last_steps = 10
-[consumers]
-count = 60
-[output]
-csv = true
-long = false
-[design]
-method = "lhs"
-n = 300
-replicates = 1
-metrics = ["consumer_surplus"]
-[[design.param]]
-path = "policy.tau"
-bounds = [0.05, 0.5]
-"#;
-
 #[test]
-fn step_tables_stream_in_row_groups_and_equal_the_rows_in_memory() {
-    use std::sync::atomic::AtomicBool;
-    let plan = plan_of(MANY_ROWS);
+fn a_designs_continuous_samples_get_scatter_charts_not_grid_heatmaps() {
+    let plan = plan_of(DESIGN);
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("many");
-    run_batch(&plan, &opts(&out, 2, None, false)).expect("runs");
-    let rows = 300 * 60;
-    assert!(rows > experiment::tables::ROW_GROUP_ROWS);
-    let on_disk = read_parquet(&out.join("steps.parquet")).unwrap();
-    let mem = experiment::run_in_memory(&plan, Some(2), &Progress::Quiet, &AtomicBool::new(false))
-        .expect("in memory");
-    assert_eq!(on_disk.height(), rows);
-    assert!(
-        mem.equals_missing(&on_disk),
-        "steps.parquet written in row groups differs from the rows in memory"
-    );
-    // The CSV: one header, then every row in order.
-    let csv = std::fs::read_to_string(out.join("steps.csv")).unwrap();
-    let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), rows + 1);
-    assert!(
-        lines[0].starts_with("scenario,point_label,run_id,"),
-        "{}",
-        lines[0]
-    );
-    assert_eq!(
-        lines.iter().filter(|l| l.starts_with("scenario,")).count(),
-        1,
-        "one header"
-    );
-    assert!(lines[rows].starts_with("many-rows,"), "{}", lines[rows]);
-    // The long table (without CSV: 2.8 million lines): one row per (run, step, metric), in
-    // run and step order.
-    let plan = plan_of(&MANY_ROWS.replace("csv = true\nlong = false", "csv = false\nlong = true"));
-    let out = tmp.path().join("long");
-    run_batch(&plan, &opts(&out, 2, None, false)).expect("runs");
-    assert!(!out.join("steps.csv").exists());
-    let long = read_parquet(&out.join("steps_long.parquet")).unwrap();
-    let metrics = gardengate::output::frame::metric_values(&on_disk, &plan.sweep_columns)
-        .unwrap()
-        .len();
-    assert_eq!(long.height(), rows * metrics);
-    let run_ids: Vec<u32> = long
-        .column("run_id")
-        .unwrap()
-        .u32()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
-    assert!(run_ids.windows(2).all(|w| w[0] <= w[1]), "runs in order");
-    assert_eq!(run_ids.last(), Some(&299));
-    assert!(!out.join("steps_long.csv").exists());
-    // Nothing half-written is left beside the tables.
-    let stray: Vec<String> = std::fs::read_dir(&out)
+    let out = tmp.path().join("charts");
+    let mut o = opts(&out, 2, None, false);
+    o.charts = true;
+    run_batch(&plan, &o).expect("runs");
+    let names: Vec<String> = std::fs::read_dir(out.join("charts"))
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp") || n.contains(".tmp."))
         .collect();
-    assert!(stray.is_empty(), "{stray:?}");
+    // 32 distinct values per column: a 32 × 32 grid of mostly empty cells would say nothing.
+    assert!(!names.iter().any(|n| n.contains("heatmap")), "{names:?}");
+    for want in [
+        "sensitivity_scatter__consumer_surplus.png",
+        "wallet_shares.png",
+        "welfare.png",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
 }

@@ -252,6 +252,11 @@ fn draw_heatmaps(
                 if xs.len() < 2 && ys.len() < 2 {
                     continue;
                 }
+                if xs.len().max(ys.len()) > super::finalize::MAX_HEATMAP_LEVELS {
+                    // A design's continuous samples: unreadable as a grid (the sensitivity
+                    // scatter charts show them).
+                    continue;
+                }
                 let others: Vec<&str> = cols
                     .iter()
                     .filter(|c| *c != ca && *c != cb)

@@ -206,6 +206,10 @@ fn charted(plan: &PlanRecord, draw_charts: bool) -> Keep {
 /// Panels of the time charts at most (the rest are named in the title).
 const MAX_PANELS: usize = 12;
 
+/// Values of a swept column a heatmap shows at most: beyond, a grid of cells is unreadable
+/// (a design's continuous samples; its sensitivity scatter charts show them instead).
+pub(super) const MAX_HEATMAP_LEVELS: usize = 12;
+
 /// The metric prefixes of the share charts.
 const SHARE_PREFIXES: [&str; 2] = ["wallet_share__", "gmv_share_eco__"];
 
@@ -594,6 +598,9 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunColumns], summary: &Summary) -
                     v
                 };
                 let (xs, ys) = (distinct(a), distinct(b));
+                if xs.len().max(ys.len()) > MAX_HEATMAP_LEVELS {
+                    continue;
+                }
                 let z: Vec<Vec<f64>> = ys
                     .iter()
                     .map(|y| {

@@ -460,11 +460,9 @@ fn run_batches(
         Ok((df, rec))
     };
     // Small worlds (a few chunks of consumers) leave threads idle within a run: their runs go
-    // side by side instead, one per thread, batches side by side too (a batch's file is
-    // written by whichever thread finishes it while the others keep running). Each run is a
-    // pure function of its scenario and seed and its rows go to its own batch at a fixed
-    // place, so the data do not depend on this choice. At most a few batches per thread are
-    // in memory at once: runs stream to disk batch by batch.
+    // side by side instead, one per thread. Each run is a pure function of its scenario and
+    // seed and its rows go to its own batch at a fixed place, so the data do not depend on
+    // this choice.
     let consumers = plan
         .points
         .iter()
@@ -472,27 +470,100 @@ fn run_batches(
         .max()
         .unwrap_or(0);
     let side_by_side = threads > 1 && todo_runs > 1 && consumers <= RUNS_SIDE_BY_SIDE_CONSUMERS;
-    let run_batch_k = |k: u32| -> Result<()> {
-        use rayon::prelude::*;
+    if side_by_side {
+        return run_queue(record, todo, pool, &run_one, sink);
+    }
+    for &k in todo {
         let specs = record.batch(k);
-        let results: Vec<(DataFrame, RunRecord)> = if side_by_side && specs.len() > 1 {
-            pool.install(|| specs.par_iter().map(run_one).collect::<Result<Vec<_>>>())?
-        } else {
-            specs.iter().map(run_one).collect::<Result<Vec<_>>>()?
-        };
-        let (frames, recs): (Vec<DataFrame>, Vec<RunRecord>) = results.into_iter().unzip();
-        let df = frame::stack_rows(frames, &format!("batch {k}"))?;
-        sink.accept(k, df, recs)
-    };
-    if side_by_side && todo.len() > 1 {
-        use rayon::prelude::*;
-        pool.install(|| todo.par_iter().try_for_each(|&k| run_batch_k(k)))?;
-    } else {
-        for &k in todo {
-            run_batch_k(k)?;
-        }
+        let results = specs.iter().map(run_one).collect::<Result<Vec<_>>>()?;
+        hand_over(k, results, sink)?;
     }
     Ok(())
+}
+
+/// Stacks a finished batch's runs (in run order) and hands them to the sink.
+fn hand_over(k: u32, results: Vec<(DataFrame, RunRecord)>, sink: &dyn RunSink) -> Result<()> {
+    let (frames, recs): (Vec<DataFrame>, Vec<RunRecord>) = results.into_iter().unzip();
+    let df = frame::stack_rows(frames, &format!("batch {k}"))?;
+    sink.accept(k, df, recs)
+}
+
+/// The runs of batches `todo`, side by side: every worker thread takes the next run in plan
+/// order from one queue, and whoever finishes a batch's last run hands the batch over (while
+/// the others keep running). Runs are taken in order, so only the batches around the queue's
+/// head are unfinished at any time: memory holds a few batches, not the plan (nested parallel
+/// loops over batches and runs had started every batch at once and held every run's rows
+/// before writing any). After an error no new run starts, and the first error is returned.
+fn run_queue(
+    record: &PlanRecord,
+    todo: &[u32],
+    pool: &rayon::ThreadPool,
+    run_one: &(dyn Fn(&RunSpec) -> Result<(DataFrame, RunRecord)> + Sync),
+    sink: &dyn RunSink,
+) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    type Slots = Vec<Option<(DataFrame, RunRecord)>>;
+    // The queue: (batch position in `todo`, run within the batch), in plan order.
+    let queue: Vec<(usize, usize)> = todo
+        .iter()
+        .enumerate()
+        .flat_map(|(b, &k)| (0..record.batch(k).len()).map(move |j| (b, j)))
+        .collect();
+    let batches: Vec<Mutex<(Slots, usize)>> = todo
+        .iter()
+        .map(|&k| {
+            let n = record.batch(k).len();
+            Mutex::new(((0..n).map(|_| None).collect(), n))
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let fail = |e: Error| {
+        failed.store(true, Ordering::Relaxed);
+        if let Ok(mut slot) = first_error.lock() {
+            slot.get_or_insert(e);
+        }
+    };
+    let worker = || loop {
+        if failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(&(b, j)) = queue.get(i) else {
+            return;
+        };
+        let k = todo[b];
+        let result = match run_one(&record.batch(k)[j]) {
+            Ok(r) => r,
+            Err(e) => return fail(e),
+        };
+        let finished = {
+            let Ok(mut state) = batches[b].lock() else {
+                return fail(gardengate_io::err!("a worker thread panicked"));
+            };
+            state.0[j] = Some(result);
+            state.1 -= 1;
+            (state.1 == 0).then(|| std::mem::take(&mut state.0))
+        };
+        if let Some(slots) = finished {
+            let results: Vec<_> = slots.into_iter().flatten().collect();
+            if let Err(e) = hand_over(k, results, sink) {
+                return fail(e);
+            }
+        }
+    };
+    pool.scope(|s| {
+        for _ in 0..pool.current_num_threads() {
+            s.spawn(|_| worker());
+        }
+    });
+    match first_error.into_inner() {
+        Ok(Some(e)) => Err(e),
+        Ok(None) => Ok(()),
+        Err(_) => Err(gardengate_io::err!("a worker thread panicked")),
+    }
 }
 
 /// Most worker threads per core: more only add scheduling overhead (10 000 threads made a
