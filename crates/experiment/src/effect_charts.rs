@@ -210,7 +210,7 @@ fn draw_heatmaps(
     let Some(w) = cmp.windows.first() else {
         return Ok(());
     };
-    if cols.len() < 2 {
+    if cols.len() < 2 || !super::finalize::pair_heatmaps(plan) {
         return Ok(());
     }
     let value = |p: usize, c: &str| {
@@ -253,8 +253,6 @@ fn draw_heatmaps(
                     continue;
                 }
                 if xs.len().max(ys.len()) > super::finalize::MAX_HEATMAP_LEVELS {
-                    // A design's continuous samples: unreadable as a grid (the sensitivity
-                    // scatter charts show them).
                     continue;
                 }
                 let others: Vec<&str> = cols

@@ -206,9 +206,17 @@ fn charted(plan: &PlanRecord, draw_charts: bool) -> Keep {
 /// Panels of the time charts at most (the rest are named in the title).
 const MAX_PANELS: usize = 12;
 
-/// Values of a swept column a heatmap shows at most: beyond, a grid of cells is unreadable
-/// (a design's continuous samples; its sensitivity scatter charts show them instead).
+/// Values of a swept column a heatmap shows at most: beyond, a grid of cells is unreadable.
 pub(super) const MAX_HEATMAP_LEVELS: usize = 12;
+
+/// Whether pairs of swept columns get heatmaps: sweeps and grid designs do; the samples of
+/// a Latin hypercube, Sobol' or Morris design fill a grid sparsely (mostly empty cells, each
+/// a single sample), and their sensitivity charts (scatter, indices) show them instead.
+pub(super) fn pair_heatmaps(plan: &PlanRecord) -> bool {
+    plan.design
+        .as_ref()
+        .is_none_or(|d| matches!(d.method, gardengate_core::scenario::design::Method::Grid))
+}
 
 /// The metric prefixes of the share charts.
 const SHARE_PREFIXES: [&str; 2] = ["wallet_share__", "gmv_share_eco__"];
@@ -581,8 +589,13 @@ fn draw(out: &Path, plan: &PlanRecord, runs: &[RunColumns], summary: &Summary) -
         )?;
     }
     // A heatmap for each pair of swept parameters, averaging over the others.
-    for a in 0..plan.sweep_columns.len() {
-        for b in a + 1..plan.sweep_columns.len() {
+    let pairs = if pair_heatmaps(plan) {
+        plan.sweep_columns.len()
+    } else {
+        0
+    };
+    for a in 0..pairs {
+        for b in a + 1..pairs {
             for metric in ["total_welfare", "hhi_wallet"] {
                 let Some(k) = summary.metrics.iter().position(|m| m == metric) else {
                     continue;
