@@ -291,21 +291,22 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;
 
+    /// The plan of a scenario text and its steps table, run in memory.
+    fn plan_and_steps(text: &str) -> (PlanRecord, DataFrame) {
+        let plan =
+            gardengate_core::scenario::from_text(text, "t.toml", ".".as_ref()).expect("scenario");
+        let progress = crate::Progress::Quiet;
+        let steps =
+            crate::run_in_memory(&plan, Some(2), &progress, &AtomicBool::new(false)).expect("runs");
+        (PlanRecord::from_plan(&plan, 1), steps)
+    }
+
     /// 20 runs × 6 steps in row groups of at least 25 rows (5 runs): 4 groups, so every table
     /// is written in several pieces.
     #[test]
     fn tables_written_in_pieces_equal_the_rows_in_memory() {
         let text = "name = \"pieces\"\nsteps = 6\n[consumers]\ncount = 80\n[output]\ncsv = true\nlong = true\n[sweep]\nreplicates = 20\n";
-        let plan = gardengate_core::scenario::from_text(text, "pieces.toml", ".".as_ref())
-            .expect("scenario");
-        let record = PlanRecord::from_plan(&plan, 1);
-        let steps = crate::run_in_memory(
-            &plan,
-            Some(2),
-            &crate::Progress::Quiet,
-            &AtomicBool::new(false),
-        )
-        .expect("runs");
+        let (record, steps) = plan_and_steps(text);
         let dir = tempfile::tempdir().unwrap();
         let mut t = StepTables::with_row_groups(dir.path(), &record, 25).unwrap();
         for r in 0..20 {
@@ -346,16 +347,7 @@ mod tests {
     #[test]
     fn tables_left_unfinished_leave_no_file() {
         let text = "name = \"cut\"\nsteps = 4\n[consumers]\ncount = 80\n";
-        let plan =
-            gardengate_core::scenario::from_text(text, "cut.toml", ".".as_ref()).expect("scenario");
-        let record = PlanRecord::from_plan(&plan, 1);
-        let steps = crate::run_in_memory(
-            &plan,
-            Some(1),
-            &crate::Progress::Quiet,
-            &AtomicBool::new(false),
-        )
-        .expect("runs");
+        let (record, steps) = plan_and_steps(text);
         let dir = tempfile::tempdir().unwrap();
         let mut t = StepTables::with_row_groups(dir.path(), &record, 1).unwrap();
         t.push(steps).unwrap();
