@@ -124,9 +124,4 @@ impl Digests {
         }
         Ok(())
     }
-
-    /// The index of a metric.
-    pub fn metric(&self, name: &str) -> Option<usize> {
-        self.metrics.iter().position(|m| m == name)
-    }
 }
