@@ -78,8 +78,11 @@ for rep in $(seq "$REPS"); do
 done
 # bench: the engine's single-run rate of the same world
 bench() { "$NEW" bench --consumers 2000 --steps 50 --threads "$1" 2>&1 | sed -n 's/^consumer_steps_per_s=//p'; }
-B1=$(for r in $(seq "$REPS"); do bench 1; done | median)
-B2=$(for r in $(seq "$REPS"); do bench 2; done | median)
+# A 50-step bench lasts 10-15 ms and swings by half from run to run: take the median of
+# BENCH_REPS (default 7) per thread count.
+BENCH_REPS=${BENCH_REPS:-7}
+B1=$(for r in $(seq "$BENCH_REPS"); do bench 1; done | median)
+B2=$(for r in $(seq "$BENCH_REPS"); do bench 2; done | median)
 echo "load after: $(uptime)"
 
 med() { echo "${T[$1]}" | tr ' ' '\n' | grep . | median; }
