@@ -11,7 +11,7 @@
 use super::effects::window_value;
 use gardengate_core::metrics::stats::tail_mean;
 use gardengate_io::frame::RunColumns;
-use gardengate_io::store::PlanRecord;
+use gardengate_io::store::{self, PlanRecord};
 use polars::prelude::DataFrame;
 use std::collections::BTreeSet;
 
@@ -124,4 +124,22 @@ impl Digests {
         }
         Ok(())
     }
+}
+
+/// Every run's digest of a complete out folder, read one batch at a time; each run's rows are
+/// then handed to `rows` (the step tables, or nothing) and not kept.
+pub fn read(
+    out: &std::path::Path,
+    plan: &PlanRecord,
+    keep: Keep,
+    mut rows: impl FnMut(DataFrame) -> gardengate_io::Result<()>,
+) -> gardengate_io::Result<Digests> {
+    let mut digests = Digests::new(keep);
+    for k in 0..plan.batches() {
+        for (r, df) in store::read_batch(out, plan, k)? {
+            digests.push(plan, &r, &df)?;
+            rows(df)?;
+        }
+    }
+    Ok(digests)
 }

@@ -14,7 +14,7 @@ use gardengate_core::metrics::stats::{ci95_half_width, mean, sample_sd, t_quanti
 use gardengate_core::rng::{Purpose, Stream};
 use gardengate_core::scenario::variants::{Stat, Window};
 use gardengate_io::frame;
-use gardengate_io::store::{self, PlanRecord};
+use gardengate_io::store::PlanRecord;
 use gardengate_io::{bail, Result};
 use polars::prelude::*;
 use std::path::Path;
@@ -305,17 +305,6 @@ pub fn frame(plan: &PlanRecord, rows: &[EffectRow]) -> Result<DataFrame> {
     Ok(DataFrame::new(n, cols)?)
 }
 
-/// Every run's digest of a complete out folder (no paths kept), one batch at a time.
-pub fn read_digests(out: &Path, plan: &PlanRecord) -> Result<Digests> {
-    let mut digests = Digests::new(Keep::nothing());
-    for k in 0..plan.batches() {
-        for (r, df) in store::read_batch(out, plan, k)? {
-            digests.push(plan, &r, &df)?;
-        }
-    }
-    Ok(digests)
-}
-
 /// Computes and writes `effects.parquet` and `effects.csv`; returns the rows.
 pub fn write(
     out: &Path,
@@ -354,7 +343,7 @@ pub fn command(out: &Path, bootstrap: Option<u32>) -> Result<Vec<EffectRow>> {
             plan.runs.len()
         );
     }
-    let digests = read_digests(out, &plan)?;
+    let digests = super::digest::read(out, &plan, Keep::nothing(), |_| Ok(()))?;
     write(
         out,
         &plan,

@@ -56,14 +56,10 @@ pub fn finalize_report(out: &Path, threads: usize, draw_charts: bool) -> Result<
     store::verify_plan(out, &plan)?;
     // One batch at a time: its rows go to the step tables, its runs' scalars (and charted
     // paths) to the digests; nothing else of it is kept.
-    let mut digests = Digests::new(charted(&plan, draw_charts));
     let mut tables = super::tables::StepTables::create(out, &plan)?;
-    for k in 0..plan.batches() {
-        for (r, df) in store::read_batch(out, &plan, k)? {
-            digests.push(&plan, &r, &df)?;
-            tables.push(df)?;
-        }
-    }
+    let digests = super::digest::read(out, &plan, charted(&plan, draw_charts), |df| {
+        tables.push(df)
+    })?;
     tables.finish()?;
 
     let summary = summarise(&plan, &digests);

@@ -503,6 +503,7 @@ fn run_queue(
 ) -> Result<()> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Mutex;
+    // A batch's runs as they finish; the batch is finished when every slot is filled.
     type Slots = Vec<Option<(DataFrame, RunRecord)>>;
     // The queue: (batch position in `todo`, run within the batch), in plan order.
     let queue: Vec<(usize, usize)> = todo
@@ -510,12 +511,9 @@ fn run_queue(
         .enumerate()
         .flat_map(|(b, &k)| (0..record.batch(k).len()).map(move |j| (b, j)))
         .collect();
-    let batches: Vec<Mutex<(Slots, usize)>> = todo
+    let batches: Vec<Mutex<Slots>> = todo
         .iter()
-        .map(|&k| {
-            let n = record.batch(k).len();
-            Mutex::new(((0..n).map(|_| None).collect(), n))
-        })
+        .map(|&k| Mutex::new((0..record.batch(k).len()).map(|_| None).collect()))
         .collect();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -543,9 +541,11 @@ fn run_queue(
             let Ok(mut state) = batches[b].lock() else {
                 return fail(gardengate_io::err!("a worker thread panicked"));
             };
-            state.0[j] = Some(result);
-            state.1 -= 1;
-            (state.1 == 0).then(|| std::mem::take(&mut state.0))
+            state[j] = Some(result);
+            state
+                .iter()
+                .all(Option::is_some)
+                .then(|| std::mem::take(&mut *state))
         };
         if let Some(slots) = finished {
             let results: Vec<_> = slots.into_iter().flatten().collect();
