@@ -6,13 +6,12 @@
 //! compare). Each file is staged and appears complete, or not at all.
 
 use super::finalize::ID_COLUMNS;
-use gardengate_io::atomic::Staged;
+use gardengate_io::atomic::{Staged, StagedFile};
 use gardengate_io::frame;
 use gardengate_io::store::PlanRecord;
 use gardengate_io::Result;
 use polars::io::parquet::write::BatchedWriter as ParquetBatches;
 use polars::prelude::*;
-use std::fs::File;
 use std::path::Path;
 
 /// Rows of a Parquet row group: the runs' rows are gathered (whole runs, in plan order) until
@@ -23,8 +22,8 @@ pub const ROW_GROUP_ROWS: usize = 1 << 16;
 /// A Parquet file being written row group by row group.
 struct ParquetStream {
     staged: Staged,
-    writer: Option<ParquetBatches<File>>,
-    file: Option<File>,
+    writer: Option<ParquetBatches<StagedFile>>,
+    file: Option<StagedFile>,
 }
 
 impl ParquetStream {
@@ -63,7 +62,7 @@ impl ParquetStream {
 /// A CSV file being written batch by batch (the header once).
 struct CsvStream {
     staged: Staged,
-    writer: polars::io::csv::write::BatchedWriter<File>,
+    writer: polars::io::csv::write::BatchedWriter<StagedFile>,
 }
 
 impl CsvStream {
@@ -289,6 +288,7 @@ pub fn long_frame(plan: &PlanRecord, steps: &DataFrame) -> Result<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
     use std::sync::atomic::AtomicBool;
 
     /// The plan of a scenario text and its steps table, run in memory.

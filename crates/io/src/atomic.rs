@@ -1,6 +1,9 @@
 //! Atomic writes: a result file is either absent or complete, never half-written.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// A temporary path beside `path`, in the same folder (so the rename is atomic), keeping
 /// the extension so that writers that choose a format by extension still work.
@@ -56,12 +59,43 @@ where
 pub struct Staged {
     path: PathBuf,
     tmp: PathBuf,
+    file: StagedFile,
     done: bool,
 }
 
+/// The buffered temporary file of a [`Staged`] result, for a writer that takes its output by
+/// value (polars' batched writers). The [`Staged`] keeps a handle to the same buffer, so that
+/// its commit flushes the buffer and sees a failed flush (a full disk) as an error, where a
+/// `BufWriter` dropped inside the writer would lose it.
+#[derive(Debug, Clone)]
+pub struct StagedFile(Arc<Mutex<BufWriter<File>>>);
+
+impl Write for StagedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.lock()?.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.lock()?.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.lock()?.flush()
+    }
+}
+
+impl StagedFile {
+    fn lock(&self) -> std::io::Result<std::sync::MutexGuard<'_, BufWriter<File>>> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("a thread writing this file panicked"))
+    }
+}
+
 impl Staged {
-    /// Creates the temporary file for `path` (and `path`'s folder).
-    pub fn create(path: &Path) -> crate::Result<(Staged, std::fs::File)> {
+    /// Creates the temporary file for `path` (and `path`'s folder), and the buffered handle
+    /// to write it through.
+    pub fn create(path: &Path) -> crate::Result<(Staged, StagedFile)> {
         use crate::Context;
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
@@ -70,15 +104,17 @@ impl Staged {
             }
         }
         let tmp = temp_path(path);
-        let f =
-            std::fs::File::create(&tmp).with_context(|| format!("writing {}", path.display()))?;
+        let f = File::create(&tmp).with_context(|| format!("writing {}", path.display()))?;
+        // Polars writes a table in many small pieces: unbuffered, each is a system call.
+        let file = StagedFile(Arc::new(Mutex::new(BufWriter::with_capacity(1 << 20, f))));
         Ok((
             Staged {
                 path: path.to_path_buf(),
                 tmp,
+                file: file.clone(),
                 done: false,
             },
-            f,
+            file,
         ))
     }
 
@@ -90,8 +126,9 @@ impl Staged {
     /// Flushes the written file to disk and renames it into place.
     pub fn commit(mut self) -> crate::Result<()> {
         use crate::Context;
-        std::fs::File::open(&self.tmp)
-            .and_then(|f| f.sync_all())
+        let mut file = self.file.clone();
+        file.flush()
+            .and_then(|()| file.lock()?.get_ref().sync_all())
             .with_context(|| format!("writing {}", self.path.display()))?;
         std::fs::rename(&self.tmp, &self.path).with_context(|| {
             format!("renaming {} to {}", self.tmp.display(), self.path.display())

@@ -39,8 +39,12 @@ pub fn parquet_writer<W: std::io::Write>(w: W) -> ParquetWriter<W> {
 /// Writes a DataFrame as Parquet (zstd), atomically.
 pub fn write_parquet(df: &mut DataFrame, path: &Path) -> crate::Result<()> {
     crate::atomic::write_with(path, |tmp| {
-        let f = std::fs::File::create(tmp)?;
-        parquet_writer(f).finish(df)?;
+        // Polars writes a Parquet file in many small pieces (a page header, a page, ...):
+        // unbuffered, a 1 600-row batch file took thousands of `write` calls.
+        let mut f = std::io::BufWriter::new(std::fs::File::create(tmp)?);
+        parquet_writer(&mut f).finish(df)?;
+        f.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         Ok(())
     })
 }
@@ -48,8 +52,10 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> crate::Result<()> {
 /// Writes a DataFrame as CSV, atomically.
 pub fn write_csv(df: &mut DataFrame, path: &Path) -> crate::Result<()> {
     crate::atomic::write_with(path, |tmp| {
-        let f = std::fs::File::create(tmp)?;
-        CsvWriter::new(f).include_header(true).finish(df)?;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(tmp)?);
+        CsvWriter::new(&mut f).include_header(true).finish(df)?;
+        f.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         Ok(())
     })
 }
