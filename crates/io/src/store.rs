@@ -427,7 +427,7 @@ pub fn write_batch(
     mut runs: Vec<RunRecord>,
 ) -> Result<()> {
     let pq = batch_parquet(out, plan, k);
-    crate::frame::write_parquet(df, &pq)?;
+    crate::frame::write_run_parquet(df, &pq)?;
     let bytes = std::fs::metadata(&pq)
         .with_context(|| format!("reading {}", pq.display()))?
         .len();

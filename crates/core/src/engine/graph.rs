@@ -67,12 +67,24 @@ impl Graph {
 /// graph is built).
 pub const MAX_PARTS: usize = 4;
 
+/// Most edges a part of `build_csr` keeps from its counting pass (8 bytes each: 2 MiB).
+const KEPT_EDGES: usize = 1 << 18;
+
 /// Builds a CSR graph from a deterministic edge source. `emit(chunk, sink)` must emit the
-/// same edges for the same chunk every time it is called (it is called twice: once to count,
-/// once to fill). The contract is checked: a source that emits different edges the second
-/// time panics here instead of writing outside its segment (the writes are bounds-checked
-/// relaxed atomic stores, so even then nothing unsound happens).
+/// same edges for the same chunk every time it is called (it is called once to count, and
+/// for a large graph once more to fill; a small graph's edges are kept from the first call).
+/// The contract is checked: a source that emits different edges the second time panics here
+/// instead of writing outside its segment (the writes are bounds-checked relaxed atomic
+/// stores, so even then nothing unsound happens).
 pub(crate) fn build_csr<F>(n: u32, chunks: u64, emit: F) -> Graph
+where
+    F: Fn(u64, &mut dyn FnMut(u32, u32)) + Sync,
+{
+    build_csr_keeping(n, chunks, KEPT_EDGES, emit)
+}
+
+/// [`build_csr`], each part keeping at most `keep` edges from its counting pass.
+fn build_csr_keeping<F>(n: u32, chunks: u64, keep: usize, emit: F) -> Graph
 where
     F: Fn(u64, &mut dyn FnMut(u32, u32)) + Sync,
 {
@@ -89,21 +101,42 @@ where
             c += parts as u64;
         }
     };
-    let (mut cursors, counted): (Vec<Vec<u32>>, Vec<u64>) = (0..parts)
+    // A part of a small graph also keeps its edges, so that the fill pass reads them back
+    // instead of generating them again (for a design's thousands of small worlds, generation
+    // twice was half of building the graph). A large graph's part stops keeping at
+    // `KEPT_EDGES` and is generated again: the same edges either way.
+    type Counted = (Vec<u32>, u64, Option<Vec<(u32, u32)>>);
+    let counted: Vec<Counted> = (0..parts)
         .into_par_iter()
         .map(|p| {
             let mut d = vec![0u32; n_us];
             let mut k = 0u64;
+            let mut kept = Some(Vec::new());
             emit_part(p, &mut |a, b| {
                 if a != b {
                     d[a as usize] += 1;
                     d[b as usize] += 1;
                     k += 1;
+                    if let Some(v) = &mut kept {
+                        if v.len() < keep {
+                            v.push((a, b));
+                        } else {
+                            kept = None;
+                        }
+                    }
                 }
             });
-            (d, k)
+            (d, k, kept)
         })
-        .unzip();
+        .collect();
+    let mut cursors = Vec::with_capacity(parts);
+    let mut kept_edges = Vec::with_capacity(parts);
+    let mut counted_edges = Vec::with_capacity(parts);
+    for (d, k, kept) in counted {
+        cursors.push(d);
+        counted_edges.push(k);
+        kept_edges.push(kept);
+    }
     // Row starts, and each part's degree turned into its segment's start within the row.
     let mut offsets = Vec::with_capacity(n_us + 1);
     let mut acc = 0u64;
@@ -126,7 +159,7 @@ where
             .enumerate()
             .map(|(p, cur)| {
                 let mut k = 0u64;
-                emit_part(p, &mut |a, b| {
+                let mut fill = |a: u32, b: u32| {
                     if a != b {
                         let (a, b) = (a as usize, b as usize);
                         let ia = offsets[a] as usize + cur[a] as usize;
@@ -143,16 +176,21 @@ where
                         slots[ib].store(a as u32, Ordering::Relaxed);
                         k += 1;
                     }
-                });
+                };
+                match &kept_edges[p] {
+                    Some(edges) => edges.iter().for_each(|&(a, b)| fill(a, b)),
+                    None => emit_part(p, &mut fill),
+                }
                 k
             })
             .collect();
         assert_eq!(
-            filled, counted,
+            filled, counted_edges,
             "build_csr: the edge source emitted different edges when called again"
         );
     }
     drop(cursors);
+    drop(kept_edges);
     // Sort and de-duplicate each row in parallel, then compact.
     let new_len: Vec<u64> = {
         let base = SharedSlice(neighbors.as_mut_ptr());
@@ -428,6 +466,27 @@ mod tests {
                     "asymmetric edge {i}-{j}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn kept_and_regenerated_edges_give_the_same_graph() {
+        let (n, size) = (5_000u32, 100u32);
+        let emit = |c: u64, sink: &mut dyn FnMut(u32, u32)| {
+            let mut st = Stream::new(4, Purpose::Graph, 9, c);
+            for _ in 0..3_000 {
+                let a = st.below(n);
+                sink(a, (a / size) * size + st.below(size));
+            }
+        };
+        let kept = build_csr_keeping(n, 8, KEPT_EDGES, emit);
+        check_simple(&kept);
+        assert!(kept.edges() > 20_000, "{}", kept.edges());
+        // Parts that keep nothing, or stop keeping halfway, generate their edges again.
+        for keep in [0, 1_000] {
+            let g = build_csr_keeping(n, 8, keep, emit);
+            assert_eq!(g.offsets, kept.offsets, "keep {keep}");
+            assert_eq!(g.neighbors, kept.neighbors, "keep {keep}");
         }
     }
 
